@@ -1,0 +1,38 @@
+//! Parse errors, each with a human-readable reason that goes into the 400's reason
+//! phrase or a Warning header, and the status a server should answer with.
+use std::borrow::Cow;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// Syntax error in a request: answer 400 (if a response can be routed).
+    BadRequest,
+    /// SIP version other than 2.0: 505.
+    VersionNotSupported,
+    /// Over the size limit: 513 Message Too Large.
+    TooLarge,
+    /// A malformed response, or unusable bytes: drop silently (RFC 3261 §18.1.2/§16.7).
+    Drop,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    pub reason: Cow<'static, str>,
+}
+impl ParseError {
+    pub fn bad(reason: impl Into<Cow<'static, str>>) -> Self { ParseError { kind: ParseErrorKind::BadRequest, reason: reason.into() } }
+    pub fn drop(reason: impl Into<Cow<'static, str>>) -> Self { ParseError { kind: ParseErrorKind::Drop, reason: reason.into() } }
+    /// Status code a server answers a *request* with, or None to drop.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            ParseErrorKind::BadRequest => Some(400),
+            ParseErrorKind::VersionNotSupported => Some(505),
+            ParseErrorKind::TooLarge => Some(513),
+            ParseErrorKind::Drop => None,
+        }
+    }
+}
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.reason) }
+}
+impl std::error::Error for ParseError {}

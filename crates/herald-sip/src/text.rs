@@ -1,0 +1,85 @@
+//! `SipStr`: UTF-8 text that shares the receive buffer.
+use bytes::Bytes;
+use std::{borrow::Borrow, fmt, ops::Deref};
+
+/// An immutable UTF-8 string backed by `Bytes`: cloning is a reference-count bump,
+/// and slicing a parsed message never copies.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SipStr(Bytes);
+
+impl SipStr {
+    /// Wraps bytes already known to be UTF-8; `None` otherwise.
+    pub fn from_utf8(b: Bytes) -> Option<SipStr> {
+        std::str::from_utf8(&b).ok()?;
+        Some(SipStr(b))
+    }
+    pub const fn from_static(s: &'static str) -> SipStr {
+        SipStr(Bytes::from_static(s.as_bytes()))
+    }
+    pub fn as_str(&self) -> &str {
+        // SAFETY-free: every constructor checks or starts from UTF-8, and slices are
+        // taken only at char boundaries of `as_str()` (see `slice_ref`).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+    /// A sub-slice sharing the same buffer. `sub` must point into `self.as_str()`;
+    /// otherwise the text is copied.
+    pub fn slice_ref(&self, sub: &str) -> SipStr {
+        let base = self.0.as_ptr() as usize;
+        let p = sub.as_ptr() as usize;
+        if p >= base && p + sub.len() <= base + self.0.len() {
+            SipStr(self.0.slice_ref(sub.as_bytes()))
+        } else {
+            SipStr(Bytes::copy_from_slice(sub.as_bytes()))
+        }
+    }
+}
+
+impl Deref for SipStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+impl AsRef<str> for SipStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+impl Borrow<str> for SipStr {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+impl fmt::Display for SipStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl fmt::Debug for SipStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+impl From<String> for SipStr {
+    fn from(s: String) -> Self {
+        SipStr(Bytes::from(s))
+    }
+}
+impl From<&'static str> for SipStr {
+    fn from(s: &'static str) -> Self {
+        SipStr::from_static(s)
+    }
+}
+impl PartialEq<str> for SipStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialEq<&str> for SipStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
