@@ -20,8 +20,18 @@ pub struct ParseError {
     pub reason: Cow<'static, str>,
 }
 impl ParseError {
-    pub fn bad(reason: impl Into<Cow<'static, str>>) -> Self { ParseError { kind: ParseErrorKind::BadRequest, reason: reason.into() } }
-    pub fn drop(reason: impl Into<Cow<'static, str>>) -> Self { ParseError { kind: ParseErrorKind::Drop, reason: reason.into() } }
+    pub fn bad(reason: impl Into<Cow<'static, str>>) -> Self {
+        ParseError {
+            kind: ParseErrorKind::BadRequest,
+            reason: reason.into(),
+        }
+    }
+    pub fn drop(reason: impl Into<Cow<'static, str>>) -> Self {
+        ParseError {
+            kind: ParseErrorKind::Drop,
+            reason: reason.into(),
+        }
+    }
     /// Status code a server answers a *request* with, or None to drop.
     pub fn status(&self) -> Option<u16> {
         match self.kind {
@@ -33,6 +43,8 @@ impl ParseError {
     }
 }
 impl std::fmt::Display for ParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.reason) }
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
 }
 impl std::error::Error for ParseError {}

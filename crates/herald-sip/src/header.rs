@@ -1,26 +1,265 @@
 //! Header names and the ordered header list of a message.
-use crate::text::SipStr;
+use crate::{
+    chars::{TopLevelSplit, find_top_level, is_token, trim_wsp},
+    text::SipStr,
+};
+use std::hash::{Hash, Hasher};
 
 /// Known header names (compact forms map here too: i, m, e, l, c, f, s, k, t, v, o, u,
 /// r, b, x, y, a, j, d). Anything else is `Other`, kept as written and compared
 /// case-insensitively.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// The compact forms whose long names have no variant here (x, y, a, j, d) become
+/// `Other` holding the long name (`Session-Expires`, `Identity`, `Accept-Contact`,
+/// `Reject-Contact`, `Request-Disposition`). Equality and hashing follow the names
+/// case-insensitively, so `Other("session-expires")` equals what `x` parses to.
+#[derive(Clone, Debug)]
 pub enum HeaderName {
-    Accept, AcceptEncoding, AcceptLanguage, AlertInfo, Allow, AllowEvents, AuthenticationInfo,
-    Authorization, CallId, CallInfo, Contact, ContentDisposition, ContentEncoding,
-    ContentLanguage, ContentLength, ContentType, CSeq, Date, ErrorInfo, Event, Expires, From,
-    InReplyTo, MaxForwards, MimeVersion, MinExpires, Organization, Path, Priority,
-    ProxyAuthenticate, ProxyAuthorization, ProxyRequire, RAck, RecordRoute, ReferTo,
-    ReferredBy, ReplyTo, Require, RetryAfter, Route, RSeq, Server, SipETag, SipIfMatch,
-    Subject, SubscriptionState, Supported, Timestamp, To, Unsupported, UserAgent, Via,
-    Warning, WwwAuthenticate,
+    Accept,
+    AcceptEncoding,
+    AcceptLanguage,
+    AlertInfo,
+    Allow,
+    AllowEvents,
+    AuthenticationInfo,
+    Authorization,
+    CallId,
+    CallInfo,
+    Contact,
+    ContentDisposition,
+    ContentEncoding,
+    ContentLanguage,
+    ContentLength,
+    ContentType,
+    CSeq,
+    Date,
+    ErrorInfo,
+    Event,
+    Expires,
+    From,
+    InReplyTo,
+    MaxForwards,
+    MimeVersion,
+    MinExpires,
+    Organization,
+    Path,
+    Priority,
+    ProxyAuthenticate,
+    ProxyAuthorization,
+    ProxyRequire,
+    RAck,
+    RecordRoute,
+    ReferTo,
+    ReferredBy,
+    ReplyTo,
+    Require,
+    RetryAfter,
+    Route,
+    RSeq,
+    Server,
+    SipETag,
+    SipIfMatch,
+    Subject,
+    SubscriptionState,
+    Supported,
+    Timestamp,
+    To,
+    Unsupported,
+    UserAgent,
+    Via,
+    Warning,
+    WwwAuthenticate,
     Other(SipStr),
 }
+
+/// Longest known name (`Authentication-Info`, `Proxy-Authorization`, `Content-Disposition`).
+const LONGEST_KNOWN: usize = 19;
+
+/// Looks a lower-cased name up among the known and compact names.
+fn known(lower: &[u8]) -> Option<HeaderName> {
+    use HeaderName::*;
+    Some(match lower {
+        b"accept" => Accept,
+        b"accept-encoding" => AcceptEncoding,
+        b"accept-language" => AcceptLanguage,
+        b"alert-info" => AlertInfo,
+        b"allow" => Allow,
+        b"allow-events" | b"u" => AllowEvents,
+        b"authentication-info" => AuthenticationInfo,
+        b"authorization" => Authorization,
+        b"call-id" | b"i" => CallId,
+        b"call-info" => CallInfo,
+        b"contact" | b"m" => Contact,
+        b"content-disposition" => ContentDisposition,
+        b"content-encoding" | b"e" => ContentEncoding,
+        b"content-language" => ContentLanguage,
+        b"content-length" | b"l" => ContentLength,
+        b"content-type" | b"c" => ContentType,
+        b"cseq" => CSeq,
+        b"date" => Date,
+        b"error-info" => ErrorInfo,
+        b"event" | b"o" => Event,
+        b"expires" => Expires,
+        b"from" | b"f" => From,
+        b"in-reply-to" => InReplyTo,
+        b"max-forwards" => MaxForwards,
+        b"mime-version" => MimeVersion,
+        b"min-expires" => MinExpires,
+        b"organization" => Organization,
+        b"path" => Path,
+        b"priority" => Priority,
+        b"proxy-authenticate" => ProxyAuthenticate,
+        b"proxy-authorization" => ProxyAuthorization,
+        b"proxy-require" => ProxyRequire,
+        b"rack" => RAck,
+        b"record-route" => RecordRoute,
+        b"refer-to" | b"r" => ReferTo,
+        b"referred-by" | b"b" => ReferredBy,
+        b"reply-to" => ReplyTo,
+        b"require" => Require,
+        b"retry-after" => RetryAfter,
+        b"route" => Route,
+        b"rseq" => RSeq,
+        b"server" => Server,
+        b"sip-etag" => SipETag,
+        b"sip-if-match" => SipIfMatch,
+        b"subject" | b"s" => Subject,
+        b"subscription-state" => SubscriptionState,
+        b"supported" | b"k" => Supported,
+        b"timestamp" => Timestamp,
+        b"to" | b"t" => To,
+        b"unsupported" => Unsupported,
+        b"user-agent" => UserAgent,
+        b"via" | b"v" => Via,
+        b"warning" => Warning,
+        b"www-authenticate" => WwwAuthenticate,
+        b"x" => Other(SipStr::from_static("Session-Expires")),
+        b"y" => Other(SipStr::from_static("Identity")),
+        b"a" => Other(SipStr::from_static("Accept-Contact")),
+        b"j" => Other(SipStr::from_static("Reject-Contact")),
+        b"d" => Other(SipStr::from_static("Request-Disposition")),
+        _ => return None,
+    })
+}
+
+/// Lower-cases `name` into a stack buffer; `None` if it is longer than any known name.
+fn lookup(name: &[u8]) -> Option<HeaderName> {
+    let mut buf = [0u8; LONGEST_KNOWN];
+    let lower = buf.get_mut(..name.len())?;
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    known(lower)
+}
+
 impl HeaderName {
     /// Case-insensitive; accepts the compact forms. `None` if not a token.
-    pub fn parse(name: &[u8]) -> Option<HeaderName> { todo!() }
+    pub fn parse(name: &[u8]) -> Option<HeaderName> {
+        if !is_token(name) {
+            return None;
+        }
+        // Token characters are ASCII, so this cannot fail once `is_token` held.
+        lookup(name).or_else(|| {
+            std::str::from_utf8(name)
+                .ok()
+                .map(|n| HeaderName::Other(SipStr::from(n.to_owned())))
+        })
+    }
+
+    /// Like [`HeaderName::parse`], but an unknown name shares `name`'s buffer instead
+    /// of being copied (the parser's path).
+    pub fn from_sip_str(name: &SipStr) -> Option<HeaderName> {
+        if !is_token(name.as_bytes()) {
+            return None;
+        }
+        Some(lookup(name.as_bytes()).unwrap_or_else(|| HeaderName::Other(name.clone())))
+    }
+
     /// Canonical long form (`Call-ID`, `CSeq`, `WWW-Authenticate`, ...).
-    pub fn as_str(&self) -> &str { todo!() }
+    pub fn as_str(&self) -> &str {
+        use HeaderName::*;
+        match self {
+            Accept => "Accept",
+            AcceptEncoding => "Accept-Encoding",
+            AcceptLanguage => "Accept-Language",
+            AlertInfo => "Alert-Info",
+            Allow => "Allow",
+            AllowEvents => "Allow-Events",
+            AuthenticationInfo => "Authentication-Info",
+            Authorization => "Authorization",
+            CallId => "Call-ID",
+            CallInfo => "Call-Info",
+            Contact => "Contact",
+            ContentDisposition => "Content-Disposition",
+            ContentEncoding => "Content-Encoding",
+            ContentLanguage => "Content-Language",
+            ContentLength => "Content-Length",
+            ContentType => "Content-Type",
+            CSeq => "CSeq",
+            Date => "Date",
+            ErrorInfo => "Error-Info",
+            Event => "Event",
+            Expires => "Expires",
+            From => "From",
+            InReplyTo => "In-Reply-To",
+            MaxForwards => "Max-Forwards",
+            MimeVersion => "MIME-Version",
+            MinExpires => "Min-Expires",
+            Organization => "Organization",
+            Path => "Path",
+            Priority => "Priority",
+            ProxyAuthenticate => "Proxy-Authenticate",
+            ProxyAuthorization => "Proxy-Authorization",
+            ProxyRequire => "Proxy-Require",
+            RAck => "RAck",
+            RecordRoute => "Record-Route",
+            ReferTo => "Refer-To",
+            ReferredBy => "Referred-By",
+            ReplyTo => "Reply-To",
+            Require => "Require",
+            RetryAfter => "Retry-After",
+            Route => "Route",
+            RSeq => "RSeq",
+            Server => "Server",
+            SipETag => "SIP-ETag",
+            SipIfMatch => "SIP-If-Match",
+            Subject => "Subject",
+            SubscriptionState => "Subscription-State",
+            Supported => "Supported",
+            Timestamp => "Timestamp",
+            To => "To",
+            Unsupported => "Unsupported",
+            UserAgent => "User-Agent",
+            Via => "Via",
+            Warning => "Warning",
+            WwwAuthenticate => "WWW-Authenticate",
+            Other(name) => name.as_str(),
+        }
+    }
+}
+
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &HeaderName) -> bool {
+        match (self, other) {
+            (HeaderName::Other(_), _) | (_, HeaderName::Other(_)) => {
+                self.as_str().eq_ignore_ascii_case(other.as_str())
+            }
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+impl Eq for HeaderName {}
+impl Hash for HeaderName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in self.as_str().bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+    }
+}
+impl std::fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One header line. `value` is trimmed, line folding replaced by a single SP (this is
@@ -36,19 +275,97 @@ pub struct Header {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers(pub Vec<Header>);
 impl Headers {
-    pub fn get(&self, name: &HeaderName) -> Option<&SipStr> { todo!() }
-    pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a { std::iter::empty() }
+    pub fn get(&self, name: &HeaderName) -> Option<&SipStr> {
+        self.0.iter().find(|h| h.name == *name).map(|h| &h.value)
+    }
+    pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a {
+        self.0
+            .iter()
+            .filter(move |h| h.name == *name)
+            .map(|h| &h.value)
+    }
     /// All values of a list header, split on top-level commas (commas inside quotes
-    /// or `<>` do not split), trimmed, across every line of that header.
-    pub fn values(&self, name: &HeaderName) -> Vec<SipStr> { todo!() }
-    pub fn count(&self, name: &HeaderName) -> usize { todo!() }
-    pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) { todo!() }
+    /// or `<>` do not split), trimmed, across every line of that header. Empty
+    /// elements (`a,,b`, an empty line) are skipped.
+    pub fn values(&self, name: &HeaderName) -> Vec<SipStr> {
+        let mut out = Vec::new();
+        for value in self.get_all(name) {
+            out.extend(
+                TopLevelSplit::new(value, b',')
+                    .filter(|v| !v.is_empty())
+                    .map(|v| value.slice_ref(v)),
+            );
+        }
+        out
+    }
+    pub fn count(&self, name: &HeaderName) -> usize {
+        self.get_all(name).count()
+    }
+    pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) {
+        self.0.push(Header {
+            name,
+            value: value.into(),
+        });
+    }
     /// Inserts before the first header of that name (or at the top if none): used for Via.
-    pub fn push_front(&mut self, name: HeaderName, value: impl Into<SipStr>) { todo!() }
-    /// Replaces every line of `name` with one line.
-    pub fn set(&mut self, name: HeaderName, value: impl Into<SipStr>) { todo!() }
-    pub fn remove(&mut self, name: &HeaderName) { todo!() }
+    pub fn push_front(&mut self, name: HeaderName, value: impl Into<SipStr>) {
+        let at = self.0.iter().position(|h| h.name == name).unwrap_or(0);
+        self.0.insert(
+            at,
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
+    }
+    /// Replaces every line of `name` with one line (where the first one was, or at
+    /// the end if there was none).
+    pub fn set(&mut self, name: HeaderName, value: impl Into<SipStr>) {
+        let value = value.into();
+        match self.0.iter().position(|h| h.name == name) {
+            Some(at) => {
+                self.0.retain(|h| h.name != name);
+                self.0.insert(at, Header { name, value });
+            }
+            None => self.0.push(Header { name, value }),
+        }
+    }
+    pub fn remove(&mut self, name: &HeaderName) {
+        self.0.retain(|h| h.name != *name);
+    }
     /// Removes the first value of a list header (e.g. the top Via, the top Route),
     /// keeping the other values of that line.
-    pub fn remove_first_value(&mut self, name: &HeaderName) -> Option<SipStr> { todo!() }
+    pub fn remove_first_value(&mut self, name: &HeaderName) -> Option<SipStr> {
+        let at = self.0.iter().position(|h| h.name == *name)?;
+        let line = self.0.get(at)?.value.clone();
+        let text = line.as_str();
+        match find_top_level(text.as_bytes(), b',') {
+            Some(comma) => {
+                let first = trim_wsp(text.get(..comma).unwrap_or_default());
+                let rest = trim_wsp(text.get(comma + 1..).unwrap_or_default());
+                if rest.is_empty() {
+                    self.0.remove(at);
+                } else if let Some(header) = self.0.get_mut(at) {
+                    header.value = line.slice_ref(rest);
+                }
+                Some(line.slice_ref(first))
+            }
+            None => {
+                self.0.remove(at);
+                Some(line)
+            }
+        }
+    }
+    /// Number of header lines.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True when there are no header lines.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Iterates over the lines in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.0.iter()
+    }
 }

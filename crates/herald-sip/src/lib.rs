@@ -13,24 +13,30 @@
 //! - [`header`]: header names (with compact forms) and the ordered header list.
 //! - [`name_addr`]: `"Display" <uri>;params` (From, To, Contact, Route, ...), `Contact: *`.
 //! - [`via`]: Via entries (sent-protocol, sent-by, branch, received, rport).
-//! - [`cseq`]: CSeq.
+//! - [`cseq`]: the CSeq header.
 //! - [`message`]: `Request`, `Response`, `Message`, parsing entry points, serialization.
 //! - [`framing`]: where a message ends in a byte stream (Content-Length framing, CRLF keep-alives).
 //! - [`response`]: building responses from requests.
 //! - [`error`]: parse errors and the SIP status they map to.
 
+mod chars;
 pub mod cseq;
 pub mod error;
+mod escape;
 pub mod framing;
 pub mod header;
+mod lines;
 pub mod message;
 pub mod method;
 pub mod name_addr;
 pub mod params;
+mod parse;
 pub mod response;
 pub mod text;
 pub mod uri;
+mod validate;
 pub mod via;
+mod write;
 
 pub use cseq::CSeq;
 pub use error::{ParseError, ParseErrorKind};

@@ -5,14 +5,23 @@
 //! be, and parseable; CSeq method equal to the request method; Max-Forwards/Expires
 //! numeric and in range), so the typed accessors below only fail on messages that were
 //! built or modified in code.
+use crate::chars::{TopLevelSplit, parse_u32, trim_wsp};
 use crate::{
-    cseq::CSeq, error::ParseError, header::{HeaderName, Headers}, method::Method,
-    name_addr::{ContactValue, NameAddr}, text::SipStr, uri::Uri, via::Via,
+    cseq::CSeq,
+    error::ParseError,
+    header::{HeaderName, Headers},
+    method::Method,
+    name_addr::{ContactValue, NameAddr},
+    text::SipStr,
+    uri::Uri,
+    via::Via,
 };
 use bytes::Bytes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Version { Sip20 }
+pub enum Version {
+    Sip20,
+}
 
 /// Bounds applied while parsing (message size, header count, Via depth).
 #[derive(Clone, Copy, Debug)]
@@ -22,7 +31,13 @@ pub struct ParseLimits {
     pub max_vias: usize,
 }
 impl Default for ParseLimits {
-    fn default() -> Self { ParseLimits { max_message_size: crate::DEFAULT_MAX_MESSAGE_SIZE, max_headers: 256, max_vias: 70 } }
+    fn default() -> Self {
+        ParseLimits {
+            max_message_size: crate::DEFAULT_MAX_MESSAGE_SIZE,
+            max_headers: 256,
+            max_vias: 70,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,8 +58,14 @@ pub struct Response {
     pub body: Bytes,
 }
 
+// Boxing the request would change the public contract; a message is moved a few
+// times per transaction, so the size difference costs little.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Message { Request(Request), Response(Response) }
+pub enum Message {
+    Request(Request),
+    Response(Response),
+}
 
 /// A message that failed to parse. `error.status()` says what to answer; when the bytes
 /// were a request and its Via/From/To/Call-ID/CSeq lines could be split out, `headers`
@@ -61,40 +82,131 @@ impl Message {
     /// Content-Length bounds are ignored (RFC 4475 §3.1.1.8); a Content-Length larger than
     /// the bytes present is an error (§3.1.2.2); without Content-Length the body is the
     /// rest of the datagram. `buf` is shared, not copied.
-    pub fn parse(buf: Bytes, limits: &ParseLimits) -> Result<Message, Rejected> { todo!() }
-    pub fn call_id(&self) -> Option<&SipStr> { self.headers().get(&HeaderName::CallId) }
-    pub fn headers(&self) -> &Headers { match self { Message::Request(r) => &r.headers, Message::Response(r) => &r.headers } }
+    pub fn parse(buf: Bytes, limits: &ParseLimits) -> Result<Message, Rejected> {
+        crate::parse::parse_message(buf, limits)
+    }
+    pub fn call_id(&self) -> Option<&SipStr> {
+        self.headers().get(&HeaderName::CallId)
+    }
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Message::Request(r) => &r.headers,
+            Message::Response(r) => &r.headers,
+        }
+    }
     /// Serialises: start line, headers in order (long names), Content-Length set to the
     /// body's length, CRLF, body.
-    pub fn to_bytes(&self) -> Bytes { todo!() }
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Message::Request(r) => r.to_bytes(),
+            Message::Response(r) => r.to_bytes(),
+        }
+    }
 }
 
 impl Request {
     /// A new request with the given headers/body (for requests the server originates).
     pub fn new(method: Method, uri: Uri) -> Request {
-        Request { method, uri, version: Version::Sip20, headers: Headers::default(), body: Bytes::new() }
+        Request {
+            method,
+            uri,
+            version: Version::Sip20,
+            headers: Headers::default(),
+            body: Bytes::new(),
+        }
     }
-    pub fn call_id(&self) -> Option<&str> { self.headers.get(&HeaderName::CallId).map(|s| s.as_str()) }
-    pub fn cseq(&self) -> Result<CSeq, ParseError> { todo!() }
-    pub fn from(&self) -> Result<NameAddr, ParseError> { todo!() }
-    pub fn to(&self) -> Result<NameAddr, ParseError> { todo!() }
+    pub fn call_id(&self) -> Option<&str> {
+        self.headers.get(&HeaderName::CallId).map(|s| s.as_str())
+    }
+    pub fn cseq(&self) -> Result<CSeq, ParseError> {
+        CSeq::parse(required(&self.headers, &HeaderName::CSeq)?)
+    }
+    pub fn from(&self) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(required(&self.headers, &HeaderName::From)?)
+    }
+    pub fn to(&self) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(required(&self.headers, &HeaderName::To)?)
+    }
     /// Topmost Via entry.
-    pub fn top_via(&self) -> Result<Via, ParseError> { todo!() }
-    pub fn vias(&self) -> Result<Vec<Via>, ParseError> { todo!() }
-    pub fn max_forwards(&self) -> Option<u32> { todo!() }
+    pub fn top_via(&self) -> Result<Via, ParseError> {
+        top_via(&self.headers)
+    }
+    pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
+        self.headers
+            .values(&HeaderName::Via)
+            .iter()
+            .map(Via::parse)
+            .collect()
+    }
+    pub fn max_forwards(&self) -> Option<u32> {
+        self.headers
+            .get(&HeaderName::MaxForwards)
+            .and_then(|v| parse_u32(trim_wsp(v)))
+    }
     /// The Expires header (delta-seconds).
-    pub fn expires(&self) -> Option<u32> { todo!() }
+    pub fn expires(&self) -> Option<u32> {
+        self.headers
+            .get(&HeaderName::Expires)
+            .and_then(|v| parse_u32(trim_wsp(v)))
+    }
     /// Contact header values (`*` or addresses); `Ok(Addrs(vec![]))` when absent.
-    pub fn contacts(&self) -> Result<ContactValue, ParseError> { todo!() }
-    pub fn content_type(&self) -> Option<&str> { todo!() }
-    pub fn to_bytes(&self) -> Bytes { todo!() }
+    pub fn contacts(&self) -> Result<ContactValue, ParseError> {
+        ContactValue::parse_all(&self.headers.values(&HeaderName::Contact))
+    }
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(&HeaderName::ContentType)
+            .map(|v| v.as_str())
+    }
+    /// The media type of Content-Type without its parameters (`application/sdp`).
+    pub fn media_type(&self) -> Option<&str> {
+        self.content_type()
+            .map(|v| trim_wsp(v.split(';').next().unwrap_or_default()))
+    }
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        Bytes::from(out)
+    }
     /// Writes into `out` (avoids an allocation on hot paths).
-    pub fn write_to(&self, out: &mut Vec<u8>) { todo!() }
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        crate::write::request(self, out)
+    }
 }
 
 impl Response {
-    pub fn cseq(&self) -> Result<CSeq, ParseError> { todo!() }
-    pub fn top_via(&self) -> Result<Via, ParseError> { todo!() }
-    pub fn to_bytes(&self) -> Bytes { todo!() }
-    pub fn write_to(&self, out: &mut Vec<u8>) { todo!() }
+    pub fn cseq(&self) -> Result<CSeq, ParseError> {
+        CSeq::parse(required(&self.headers, &HeaderName::CSeq)?)
+    }
+    pub fn top_via(&self) -> Result<Via, ParseError> {
+        top_via(&self.headers)
+    }
+    /// The From header.
+    pub fn from(&self) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(required(&self.headers, &HeaderName::From)?)
+    }
+    /// The To header.
+    pub fn to(&self) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(required(&self.headers, &HeaderName::To)?)
+    }
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        Bytes::from(out)
+    }
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        crate::write::response(self, out)
+    }
+}
+
+fn required<'a>(headers: &'a Headers, name: &HeaderName) -> Result<&'a SipStr, ParseError> {
+    headers
+        .get(name)
+        .ok_or_else(|| ParseError::bad(format!("missing {name}")))
+}
+
+fn top_via(headers: &Headers) -> Result<Via, ParseError> {
+    let line = required(headers, &HeaderName::Via)?;
+    let first = TopLevelSplit::new(line, b',').next().unwrap_or_default();
+    Via::parse(&line.slice_ref(first))
 }

@@ -1,9 +1,35 @@
 //! URIs: sip, sips, tel, and any other scheme kept opaque (the server answers 416).
-use crate::{error::ParseError, params::Params, text::SipStr};
-use std::net::IpAddr;
+use crate::{
+    chars::parse_digits,
+    error::ParseError,
+    escape::{escapes_well_formed, normalize, unescape},
+    params::{Params, parse_uri_params},
+    text::SipStr,
+};
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Scheme { Sip, Sips, Tel, Other(SipStr) }
+pub enum Scheme {
+    Sip,
+    Sips,
+    Tel,
+    Other(SipStr),
+}
+
+impl Scheme {
+    /// The scheme name (`sip`, `sips`, `tel`, or as written).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Scheme::Sip => "sip",
+            Scheme::Sips => "sips",
+            Scheme::Tel => "tel",
+            Scheme::Other(s) => s.as_str(),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Host {
@@ -12,7 +38,111 @@ pub enum Host {
     /// IPv6 literals are written with brackets; stored without.
     Ip(IpAddr),
 }
-// Implement Display for Host (IPv6 in brackets).
+
+impl Host {
+    /// Host equality as RFC 3261 §19.1.4 defines it: domains case-insensitively.
+    pub fn matches(&self, other: &Host) -> bool {
+        match (self, other) {
+            (Host::Domain(a), Host::Domain(b)) => a.eq_ignore_ascii_case(b),
+            (Host::Ip(a), Host::Ip(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// Parses a domain name, an IPv4 address or a bracketed IPv6 reference.
+    pub fn parse(s: &SipStr) -> Result<Host, ParseError> {
+        parse_host(s, s.as_str())
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(d),
+            Host::Ip(IpAddr::V4(ip)) => write!(f, "{ip}"),
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+        }
+    }
+}
+
+fn is_domain_char(b: u8) -> bool {
+    // `_` is not in the RFC 3261 hostname grammar, but DNS SRV-style and many
+    // deployed names carry it; accepting it costs nothing.
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'
+}
+
+/// Parses `host` (no port) from `text`, a slice of `base`.
+pub(crate) fn parse_host(base: &SipStr, text: &str) -> Result<Host, ParseError> {
+    if let Some(inner) = text.strip_prefix('[') {
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or_else(|| ParseError::bad(format!("unterminated IPv6 reference `{text}`")))?;
+        return inner
+            .parse::<Ipv6Addr>()
+            .map(|ip| Host::Ip(IpAddr::V6(ip)))
+            .map_err(|_| ParseError::bad(format!("invalid IPv6 address `{inner}`")));
+    }
+    if text.is_empty() {
+        return Err(ParseError::bad("empty host"));
+    }
+    let bytes = text.as_bytes();
+    if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        return text
+            .parse::<Ipv4Addr>()
+            .map(|ip| Host::Ip(IpAddr::V4(ip)))
+            .map_err(|_| ParseError::bad(format!("invalid IPv4 address `{text}`")));
+    }
+    let well_formed = bytes.iter().all(|&b| is_domain_char(b))
+        && bytes
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        && !text.contains("..");
+    if !well_formed {
+        return Err(ParseError::bad(format!("invalid host `{text}`")));
+    }
+    Ok(Host::Domain(base.slice_ref(text)))
+}
+
+/// Parses `host [":" port]` from `text`, a slice of `base`.
+pub(crate) fn parse_host_port(
+    base: &SipStr,
+    text: &str,
+) -> Result<(Host, Option<u16>), ParseError> {
+    let (host, port) = if text.starts_with('[') {
+        match text.find(']') {
+            Some(close) => {
+                let (host, rest) = text.split_at(close + 1);
+                match rest {
+                    "" => (host, None),
+                    _ => match rest.strip_prefix(':') {
+                        Some(port) => (host, Some(port)),
+                        None => return Err(ParseError::bad(format!("invalid host `{text}`"))),
+                    },
+                }
+            }
+            None => {
+                return Err(ParseError::bad(format!(
+                    "unterminated IPv6 reference `{text}`"
+                )));
+            }
+        }
+    } else {
+        match text.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    let host = parse_host(base, host)?;
+    let port = match port {
+        Some(p) => Some(
+            parse_digits(p)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| ParseError::bad(format!("invalid port `{p}`")))?,
+        ),
+        None => None,
+    };
+    Ok((host, port))
+}
 
 /// A parsed URI. For `sip`/`sips`, `user`/`password` are kept escaped as written
 /// (comparison unescapes, §19.1.4); `headers` is the raw `?h=v&...` part without `?`.
@@ -31,20 +161,383 @@ pub struct Uri {
     pub opaque: SipStr,
 }
 
+/// `unreserved` (alphanum / mark) of RFC 3261 §25.1.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
+}
+
+/// `user`: unreserved, escaped, user-unreserved (`&=+$,;?/`).
+fn is_user_char(b: u8) -> bool {
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
+        )
+}
+
+/// `password`: unreserved, escaped, `&=+$,`.
+fn is_password_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
+}
+
+/// `headers` (`hname "=" hvalue *("&" ...)`): unreserved, escaped, hnv-unreserved.
+fn is_uri_header_char(b: u8) -> bool {
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        )
+}
+
+/// `tel` numbers: digits, hex digits, `*#+` and visual separators (RFC 3966).
+fn is_tel_char(b: u8) -> bool {
+    b.is_ascii_hexdigit() || matches!(b, b'*' | b'#' | b'+' | b'-' | b'.' | b'(' | b')')
+}
+
+fn all_with_escapes(s: &str, allowed: fn(u8) -> bool) -> bool {
+    s.bytes().all(allowed) && escapes_well_formed(s.as_bytes())
+}
+
 impl Uri {
     /// Parses a URI (no surrounding `<>`, no LWS inside: RFC 4475 §3.1.2.7/8 are errors).
-    pub fn parse(s: &SipStr) -> Result<Uri, ParseError> { todo!() }
+    pub fn parse(s: &SipStr) -> Result<Uri, ParseError> {
+        let text = s.as_str();
+        if text.is_empty() {
+            return Err(ParseError::bad("empty URI"));
+        }
+        // Whitespace, controls, quotes and angle brackets never appear in a URI
+        // (they must be escaped); non-ASCII must be escaped too.
+        if let Some(bad) = text
+            .bytes()
+            .find(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
+        {
+            let what = if bad == b' ' || bad == b'\t' {
+                "whitespace"
+            } else {
+                "a character that must be escaped"
+            };
+            return Err(ParseError::bad(format!(
+                "URI `{}` contains {what}",
+                text.escape_debug()
+            )));
+        }
+        let (scheme_text, rest) = text
+            .split_once(':')
+            .ok_or_else(|| ParseError::bad(format!("URI `{text}` has no scheme")))?;
+        let scheme_ok = scheme_text
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphabetic)
+            && scheme_text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if !scheme_ok {
+            return Err(ParseError::bad(format!(
+                "URI `{text}` has an invalid scheme"
+            )));
+        }
+        let scheme = if scheme_text.eq_ignore_ascii_case("sip") {
+            Scheme::Sip
+        } else if scheme_text.eq_ignore_ascii_case("sips") {
+            Scheme::Sips
+        } else if scheme_text.eq_ignore_ascii_case("tel") {
+            Scheme::Tel
+        } else {
+            Scheme::Other(s.slice_ref(scheme_text))
+        };
+        if rest.is_empty() {
+            return Err(ParseError::bad(format!(
+                "URI `{text}` is empty after the scheme"
+            )));
+        }
+        let opaque = s.slice_ref(rest);
+        match scheme {
+            Scheme::Sip | Scheme::Sips => parse_sip(s, scheme, rest, opaque),
+            Scheme::Tel => parse_tel(s, rest, opaque),
+            Scheme::Other(_) => Ok(Uri {
+                scheme,
+                user: None,
+                password: None,
+                host: Host::Domain(SipStr::default()),
+                port: None,
+                params: Params::default(),
+                headers: None,
+                opaque,
+            }),
+        }
+    }
+
     /// Convenience for tests/config: copies `s`.
-    pub fn parse_str(s: &str) -> Result<Uri, ParseError> { todo!() }
+    pub fn parse_str(s: &str) -> Result<Uri, ParseError> {
+        Uri::parse(&SipStr::from(s.to_owned()))
+    }
+
     /// `user@host` with the user part unescaped and the host lower-cased: the
     /// address-of-record key used by the registrar and presence (no port, no params).
-    pub fn aor(&self) -> Option<String> { todo!() }
+    /// Only for sip/sips URIs; `None` for other schemes and for a user part whose
+    /// unescaped bytes are not UTF-8 (it could not be a key without collisions).
+    /// Without a user part the key is the host alone.
+    pub fn aor(&self) -> Option<String> {
+        if !matches!(self.scheme, Scheme::Sip | Scheme::Sips) {
+            return None;
+        }
+        let host = self.host.to_string().to_ascii_lowercase();
+        match &self.user {
+            Some(user) => {
+                let user = String::from_utf8(unescape(user).into_owned()).ok()?;
+                Some(format!("{user}@{host}"))
+            }
+            None => Some(host),
+        }
+    }
+
     /// User part with %-escapes decoded (may contain any byte, incl. %00).
-    pub fn user_unescaped(&self) -> Option<Vec<u8>> { todo!() }
+    pub fn user_unescaped(&self) -> Option<Vec<u8>> {
+        self.user.as_ref().map(|u| unescape(u).into_owned())
+    }
+
     /// The `transport` URI parameter, lower-cased.
-    pub fn transport_param(&self) -> Option<String> { todo!() }
+    pub fn transport_param(&self) -> Option<String> {
+        self.params.value("transport").map(str::to_ascii_lowercase)
+    }
+
     /// RFC 3261 §19.1.4 equivalence (escapes, case rules, parameter rules).
-    pub fn equivalent(&self, other: &Uri) -> bool { todo!() }
-    pub fn write_to(&self, out: &mut Vec<u8>) { todo!() }
+    pub fn equivalent(&self, other: &Uri) -> bool {
+        match (&self.scheme, &other.scheme) {
+            (Scheme::Sip, Scheme::Sip) | (Scheme::Sips, Scheme::Sips) => {
+                sip_equivalent(self, other)
+            }
+            (Scheme::Tel, Scheme::Tel) => tel_equivalent(self, other),
+            (Scheme::Other(a), Scheme::Other(b)) => {
+                a.eq_ignore_ascii_case(b) && self.opaque == other.opaque
+            }
+            _ => false,
+        }
+    }
+
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.scheme.as_str().as_bytes());
+        out.push(b':');
+        match self.scheme {
+            Scheme::Sip | Scheme::Sips => {
+                if let Some(user) = &self.user {
+                    out.extend_from_slice(user.as_bytes());
+                    if let Some(password) = &self.password {
+                        out.push(b':');
+                        out.extend_from_slice(password.as_bytes());
+                    }
+                    out.push(b'@');
+                }
+                out.extend_from_slice(self.host.to_string().as_bytes());
+                if let Some(port) = self.port {
+                    out.extend_from_slice(format!(":{port}").as_bytes());
+                }
+                self.params.write_to(out);
+                if let Some(headers) = &self.headers {
+                    out.push(b'?');
+                    out.extend_from_slice(headers.as_bytes());
+                }
+            }
+            Scheme::Tel => {
+                if let Some(number) = &self.user {
+                    out.extend_from_slice(number.as_bytes());
+                }
+                self.params.write_to(out);
+            }
+            Scheme::Other(_) => out.extend_from_slice(self.opaque.as_bytes()),
+        }
+    }
 }
-// Implement Display (serialises with write_to).
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+fn parse_sip(base: &SipStr, scheme: Scheme, rest: &str, opaque: SipStr) -> Result<Uri, ParseError> {
+    // The user part may itself contain `;`, `?` and `,` (RFC 4475 §3.1.1.9), but never
+    // an unescaped `@`, nor can the host, params or headers: the last `@` ends it.
+    let (userinfo, host_and_rest) = match rest.rfind('@') {
+        Some(at) => (rest.get(..at), rest.get(at + 1..).unwrap_or_default()),
+        None => (None, rest),
+    };
+    let (user, password) = match userinfo {
+        Some(userinfo) => {
+            let (user, password) = match userinfo.split_once(':') {
+                Some((user, password)) => (user, Some(password)),
+                None => (userinfo, None),
+            };
+            if user.is_empty() || !all_with_escapes(user, is_user_char) {
+                return Err(ParseError::bad(format!(
+                    "invalid user part `{user}` in URI"
+                )));
+            }
+            if let Some(password) = password
+                && !all_with_escapes(password, is_password_char)
+            {
+                return Err(ParseError::bad("invalid password in URI"));
+            }
+            (
+                Some(base.slice_ref(user)),
+                password.map(|p| base.slice_ref(p)),
+            )
+        }
+        None => (None, None),
+    };
+    let host_end = host_and_rest
+        .find([';', '?'])
+        .unwrap_or(host_and_rest.len());
+    let (host_port, after_host) = host_and_rest.split_at(host_end);
+    let (host, port) = parse_host_port(base, host_port)?;
+    let (params_text, headers_text) = match after_host.split_once('?') {
+        Some((params, headers)) => (params, Some(headers)),
+        None => (after_host, None),
+    };
+    let params = match params_text.strip_prefix(';') {
+        Some(params) => parse_uri_params(base, params)?,
+        None => Params::default(),
+    };
+    let headers = match headers_text {
+        Some(h) if !h.is_empty() && all_with_escapes(h, is_uri_header_char) => {
+            Some(base.slice_ref(h))
+        }
+        Some(h) => return Err(ParseError::bad(format!("invalid URI headers `{h}`"))),
+        None => None,
+    };
+    Ok(Uri {
+        scheme,
+        user,
+        password,
+        host,
+        port,
+        params,
+        headers,
+        opaque,
+    })
+}
+
+fn parse_tel(base: &SipStr, rest: &str, opaque: SipStr) -> Result<Uri, ParseError> {
+    let (number, params) = match rest.split_once(';') {
+        Some((number, params)) => (number, parse_uri_params(base, params)?),
+        None => (rest, Params::default()),
+    };
+    if number.is_empty() || !number.bytes().all(is_tel_char) {
+        return Err(ParseError::bad(format!(
+            "invalid telephone number `{number}`"
+        )));
+    }
+    Ok(Uri {
+        scheme: Scheme::Tel,
+        user: Some(base.slice_ref(number)),
+        password: None,
+        host: Host::Domain(SipStr::default()),
+        port: None,
+        params,
+        headers: None,
+        opaque,
+    })
+}
+
+/// Case-insensitive comparison of escape-normalised text (parameter names/values).
+fn same_normalized_ci(a: &str, b: &str) -> bool {
+    normalize(a).eq_ignore_ascii_case(&normalize(b))
+}
+
+fn param_value_matches(a: Option<&SipStr>, b: Option<&SipStr>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_normalized_ci(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Finds a parameter by its escape-normalised name (`%6C%72` is `lr`).
+fn find_param<'a>(params: &'a Params, name: &str) -> Option<&'a crate::params::Param> {
+    params.iter().find(|p| same_normalized_ci(&p.name, name))
+}
+
+/// Parameters that must match when present in either URI (RFC 3261 §19.1.4).
+const STRICT_PARAMS: [&str; 5] = ["transport", "user", "ttl", "method", "maddr"];
+
+fn sip_equivalent(a: &Uri, b: &Uri) -> bool {
+    let text_eq = |x: Option<&SipStr>, y: Option<&SipStr>| match (x, y) {
+        (Some(x), Some(y)) => normalize(x) == normalize(y),
+        (None, None) => true,
+        _ => false,
+    };
+    if !text_eq(a.user.as_ref(), b.user.as_ref())
+        || !text_eq(a.password.as_ref(), b.password.as_ref())
+        || !a.host.matches(&b.host)
+        || a.port != b.port
+    {
+        return false;
+    }
+    for name in STRICT_PARAMS {
+        let (pa, pb) = (find_param(&a.params, name), find_param(&b.params, name));
+        match (pa, pb) {
+            (None, None) => {}
+            (Some(pa), Some(pb)) if param_value_matches(pa.value.as_ref(), pb.value.as_ref()) => {}
+            _ => return false,
+        }
+    }
+    // Any other parameter is compared only when both URIs carry it.
+    for pa in a.params.iter() {
+        if let Some(pb) = find_param(&b.params, &pa.name)
+            && !param_value_matches(pa.value.as_ref(), pb.value.as_ref())
+        {
+            return false;
+        }
+    }
+    headers_equivalent(a.headers.as_ref(), b.headers.as_ref())
+}
+
+/// URI headers are never ignored; they compare as an unordered set of
+/// `name=value` with case-insensitive names.
+fn headers_equivalent(a: Option<&SipStr>, b: Option<&SipStr>) -> bool {
+    let components = |h: Option<&SipStr>| {
+        let mut list: Vec<(Vec<u8>, Vec<u8>)> = h
+            .map(|h| h.as_str())
+            .unwrap_or_default()
+            .split('&')
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let (name, value) = c.split_once('=').unwrap_or((c, ""));
+                (
+                    normalize(name).to_ascii_lowercase(),
+                    normalize(value).into_owned(),
+                )
+            })
+            .collect();
+        list.sort();
+        list
+    };
+    components(a) == components(b)
+}
+
+fn tel_equivalent(a: &Uri, b: &Uri) -> bool {
+    let digits = |u: &Uri| -> Vec<u8> {
+        u.user
+            .as_ref()
+            .map(|n| {
+                n.bytes()
+                    .filter(|b| !matches!(b, b'-' | b'.' | b'(' | b')'))
+                    .map(|b| b.to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if digits(a) != digits(b) || a.params.0.len() != b.params.0.len() {
+        return false;
+    }
+    a.params.iter().all(|pa| {
+        find_param(&b.params, &pa.name)
+            .is_some_and(|pb| param_value_matches(pa.value.as_ref(), pb.value.as_ref()))
+    })
+}
