@@ -1,14 +1,44 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Herald's SIP transports: UDP, TCP and TLS listeners on tokio (IPv4 and IPv6),
+//! stream framing, a table of connections ("flows"), RFC 5626 §3.5.1 CRLF keep-alives,
+//! idle and slowloris reaping, outbound connects, and TLS certificates (PEM files or a
+//! self-signed one generated on first start).
+//!
+//! The layer delivers raw framed messages as [`Event`]s and sends raw bytes; parsing is
+//! the consumer's job. Call [`start`] with a [`TransportConfig`], read events from the
+//! returned receiver and send through the [`TransportHandle`].
+//!
+//! Layout (one idea per file):
+//! - `transport`, `listen_spec`, `event`, `config`, `error`, `stats`: the public types.
+//! - `handle`: [`start`] and [`TransportHandle`]; `shared`: state shared by all tasks.
+//! - `socket`: binding with socket options; `listener`: accepting TCP/TLS;
+//!   `outbound`: connecting; `connection`: one connection's life; `activity`: idle
+//!   tracking; `flow_table`: open flows; `limits`: connection limits.
+//! - `udp`: datagrams; `tls`: rustls configuration; `self_signed`: [`ensure_self_signed`].
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod activity;
+mod config;
+mod connection;
+mod error;
+mod event;
+mod flow_table;
+mod handle;
+mod limits;
+mod listen_spec;
+mod listener;
+mod outbound;
+mod self_signed;
+mod shared;
+mod socket;
+mod stats;
+mod tls;
+mod transport;
+mod udp;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use config::{TlsSettings, TransportConfig};
+pub use error::TransportError;
+pub use event::{Event, FlowId, Source, Target};
+pub use handle::{TransportHandle, start};
+pub use listen_spec::{ListenSpec, ListenSpecError};
+pub use self_signed::ensure_self_signed;
+pub use stats::TransportStats;
+pub use transport::{Transport, UnknownTransport};

@@ -1,0 +1,287 @@
+//! The life of one TCP/TLS connection: register it as a flow, read and frame messages,
+//! write queued messages, answer keep-alives, enforce limits and timeouts, and clean up
+//! (table entry, permit, `FlowClosed`) however it ends.
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use herald_sip::framing::{Frame, frame};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::activity::Activity;
+use crate::event::{Event, FlowId, Source};
+use crate::flow_table::FlowEntry;
+use crate::limits::ConnectionPermit;
+use crate::shared::{Shared, shut_down};
+use crate::stats::{add, bump};
+use crate::transport::Transport;
+
+/// Bytes asked of the socket per read; a typical SIP message fits in one.
+const READ_CHUNK: usize = 16 * 1024;
+/// The RFC 5626 §3.5.1 pong.
+const PONG: &[u8] = b"\r\n";
+/// How long a closing connection may take to say goodbye (TLS close_notify, FIN).
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Why a connection ended, for the log.
+#[derive(Debug)]
+enum CloseReason {
+    PeerClosed,
+    ReadFailed(io::Error),
+    WriteFailed(io::Error),
+    Framing(String),
+    TooLarge { size: usize, max: usize },
+    PartialTimeout,
+    Idle,
+    Requested,
+    Shutdown,
+    ConsumerGone,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::PeerClosed => f.write_str("closed by peer"),
+            CloseReason::ReadFailed(e) => write!(f, "read failed: {e}"),
+            CloseReason::WriteFailed(e) => write!(f, "write failed: {e}"),
+            CloseReason::Framing(reason) => write!(f, "unframeable stream: {reason}"),
+            CloseReason::TooLarge { size, max } => {
+                write!(
+                    f,
+                    "message of at least {size} bytes exceeds the {max}-byte limit"
+                )
+            }
+            CloseReason::PartialTimeout => f.write_str("message not completed in time"),
+            CloseReason::Idle => f.write_str("idle"),
+            CloseReason::Requested => f.write_str("closed locally"),
+            CloseReason::Shutdown => f.write_str("transport shut down"),
+            CloseReason::ConsumerGone => f.write_str("event receiver dropped"),
+        }
+    }
+}
+
+/// Registers an established connection as a flow and spawns its task.
+pub(crate) fn spawn<S>(
+    shared: &Arc<Shared>,
+    stream: S,
+    transport: Transport,
+    local: SocketAddr,
+    remote: SocketAddr,
+    permit: ConnectionPermit,
+) -> FlowId
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let flow = shared.flows.allocate_id();
+    let (writer, queue) = mpsc::channel(shared.config.connection_write_queue.max(1));
+    let (closer, close_requested) = watch::channel(false);
+    let pong = writer.clone();
+    shared.flows.insert(
+        flow,
+        FlowEntry {
+            transport,
+            remote,
+            writer,
+            closer,
+        },
+    );
+    bump(&shared.counters.connections_opened);
+    tracing::debug!(flow, %transport, %local, %remote, "connection open");
+    let source = Source {
+        transport,
+        local,
+        remote,
+        flow: Some(flow),
+    };
+    let io = ConnectionIo {
+        queue,
+        pong,
+        close_requested,
+        permit,
+    };
+    tokio::spawn(run(Arc::clone(shared), source, flow, stream, io));
+    flow
+}
+
+/// The channel ends and the permit that one connection's task owns.
+struct ConnectionIo {
+    queue: mpsc::Receiver<Bytes>,
+    pong: mpsc::Sender<Bytes>,
+    close_requested: watch::Receiver<bool>,
+    permit: ConnectionPermit,
+}
+
+async fn run<S>(shared: Arc<Shared>, source: Source, flow: FlowId, stream: S, io: ConnectionIo)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let ConnectionIo {
+        mut queue,
+        pong,
+        mut close_requested,
+        permit,
+    } = io;
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let activity = Activity::new();
+    let mut shutdown = shared.shutdown.subscribe();
+    let reason = tokio::select! {
+        reason = read_messages(&shared, source, &mut reader, &pong, &activity) => reason,
+        reason = write_queued(&shared, &mut writer, &mut queue, &activity) => reason,
+        _ = close_requested.wait_for(|close| *close) => CloseReason::Requested,
+        () = shut_down(&mut shutdown) => CloseReason::Shutdown,
+        () = activity.idle_for(shared.config.idle_timeout) => CloseReason::Idle,
+    };
+    match &reason {
+        CloseReason::Framing(_) | CloseReason::TooLarge { .. } => {
+            bump(&shared.counters.framing_errors);
+            tracing::info!(flow, remote = %source.remote, "closing connection: {reason}");
+        }
+        _ => tracing::debug!(flow, remote = %source.remote, "closing connection: {reason}"),
+    }
+    // Best effort: a peer that stopped reading must not hold the task forever.
+    let _ = tokio::time::timeout(CLOSE_GRACE, writer.shutdown()).await;
+    drop((reader, writer));
+
+    // Out of the table before FlowClosed is seen, so the consumer never finds it alive.
+    shared.flows.remove(flow);
+    drop(permit);
+    bump(&shared.counters.connections_closed);
+    let closed = Event::FlowClosed {
+        flow,
+        remote: source.remote,
+    };
+    tokio::select! {
+        _ = shared.events.send(closed) => {}
+        // A consumer that stopped reading during shutdown must not block it.
+        () = shut_down(&mut shutdown) => {}
+    }
+}
+
+/// Reads, frames and delivers messages until the stream ends or misbehaves.
+async fn read_messages<R>(
+    shared: &Shared,
+    source: Source,
+    reader: &mut R,
+    pong: &mpsc::Sender<Bytes>,
+    activity: &Activity,
+) -> CloseReason
+where
+    R: AsyncRead + Unpin,
+{
+    let max = shared.config.max_message_size;
+    let partial_timeout = shared.config.partial_message_timeout;
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    // When the unfinished message at the front of `buf` began to arrive.
+    let mut partial_since: Option<Instant> = None;
+    loop {
+        loop {
+            if buf.is_empty() {
+                partial_since = None;
+                break;
+            }
+            let framed = match frame(&buf, max) {
+                Ok(framed) => framed,
+                Err(e) => return CloseReason::Framing(e.reason.into_owned()),
+            };
+            match framed {
+                Frame::Incomplete => {
+                    if buf.len() > max {
+                        return CloseReason::TooLarge {
+                            size: buf.len(),
+                            max,
+                        };
+                    }
+                    partial_since.get_or_insert_with(Instant::now);
+                    break;
+                }
+                Frame::KeepAlive { len, ping } => {
+                    if len == 0 || len > buf.len() {
+                        return impossible_length(len, buf.len());
+                    }
+                    buf.advance(len);
+                    if ping {
+                        bump(&shared.counters.keepalive_pings);
+                        // A full queue already carries bytes to the peer, which keeps
+                        // the flow alive just as well as the pong would.
+                        let _ = pong.try_send(Bytes::from_static(PONG));
+                    }
+                }
+                Frame::Message { len } => {
+                    if len == 0 || len > buf.len() {
+                        return impossible_length(len, buf.len());
+                    }
+                    if len > max {
+                        return CloseReason::TooLarge { size: len, max };
+                    }
+                    let data = buf.split_to(len).freeze();
+                    partial_since = None;
+                    bump(&shared.counters.stream_messages_in);
+                    // Waiting here is the backpressure: a slow consumer slows readers.
+                    let event = Event::Message { source, data };
+                    if shared.events.send(event).await.is_err() {
+                        return CloseReason::ConsumerGone;
+                    }
+                }
+            }
+        }
+
+        buf.reserve(READ_CHUNK);
+        let read = reader.read_buf(&mut buf);
+        let result = match partial_since.and_then(|since| since.checked_add(partial_timeout)) {
+            Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
+                Ok(result) => result,
+                Err(_) => return CloseReason::PartialTimeout,
+            },
+            None => read.await,
+        };
+        match result {
+            Ok(0) => return CloseReason::PeerClosed,
+            Ok(n) => {
+                activity.touch();
+                add(&shared.counters.bytes_in, n as u64);
+            }
+            Err(e) => return CloseReason::ReadFailed(e),
+        }
+    }
+}
+
+/// A framer answer that would loop forever or slice out of bounds is treated as a
+/// framing error rather than trusted.
+fn impossible_length(len: usize, buffered: usize) -> CloseReason {
+    CloseReason::Framing(format!(
+        "framer reported {len} bytes with {buffered} buffered"
+    ))
+}
+
+/// Writes queued messages, coalescing whatever is queued into one flush.
+async fn write_queued<W>(
+    shared: &Shared,
+    writer: &mut W,
+    queue: &mut mpsc::Receiver<Bytes>,
+    activity: &Activity,
+) -> CloseReason
+where
+    W: AsyncWrite + Unpin,
+{
+    while let Some(first) = queue.recv().await {
+        let mut next = Some(first);
+        while let Some(data) = next.take() {
+            if let Err(e) = writer.write_all(&data).await {
+                return CloseReason::WriteFailed(e);
+            }
+            activity.touch();
+            add(&shared.counters.bytes_out, data.len() as u64);
+            next = queue.try_recv().ok();
+        }
+        if let Err(e) = writer.flush().await {
+            return CloseReason::WriteFailed(e);
+        }
+    }
+    // Every sender is gone, which only happens once the flow left the table.
+    CloseReason::Requested
+}

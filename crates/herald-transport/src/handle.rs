@@ -1,0 +1,256 @@
+//! Starting the transports and the handle the server uses to send and manage flows.
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::config::TransportConfig;
+use crate::error::TransportError;
+use crate::event::{Event, FlowId, Target};
+use crate::flow_table::FlowTable;
+use crate::limits::ConnectionLimiter;
+use crate::listen_spec::ListenSpec;
+use crate::listener;
+use crate::outbound;
+use crate::shared::{Shared, UdpEndpoint};
+use crate::socket;
+use crate::stats::{TransportStats, bump};
+use crate::tls;
+use crate::transport::Transport;
+use crate::udp;
+
+/// Receive tasks per UDP socket: enough to keep a socket drained while another task
+/// waits on the event queue, without outnumbering the cores.
+const UDP_RECEIVERS_PER_SOCKET: usize = 2;
+/// How long [`TransportHandle::shutdown`] waits for connections to finish closing.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// A cheap, clonable handle on running transports.
+#[derive(Clone)]
+pub struct TransportHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for TransportHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransportHandle")
+            .field("listen", &self.shared.local_addrs)
+            .field("connections", &self.shared.flows.len())
+            .finish()
+    }
+}
+
+/// A listener socket, bound but not yet served.
+enum Bound {
+    Udp(Arc<UdpEndpoint>),
+    Tcp(TcpListener, SocketAddr, Option<TlsAcceptor>),
+}
+
+/// Binds every listener (errors name the address), spawns the I/O tasks, and returns
+/// the handle and the bounded event receiver.
+///
+/// Backpressure: when the consumer is slow, TCP/TLS readers wait (and so do their
+/// peers); UDP datagrams are dropped and counted in
+/// [`TransportStats::datagrams_dropped`] when the queue is full.
+pub async fn start(
+    config: TransportConfig,
+) -> Result<(TransportHandle, mpsc::Receiver<Event>), TransportError> {
+    let tls_acceptor = server_tls(&config)?;
+    let tls_connector = TlsConnector::from(tls::client_config(
+        config.tls.as_ref(),
+        config.tls_client_ca.as_deref(),
+        config.tls_client_insecure,
+    )?);
+
+    let mut bound = Vec::with_capacity(config.listen.len());
+    let mut local_addrs = Vec::with_capacity(config.listen.len());
+    for &spec in &config.listen {
+        let bind_error = |source| TransportError::Bind { spec, source };
+        let (listener, local) = match spec.transport {
+            Transport::Udp => {
+                let socket = UdpSocket::from_std(socket::bind_udp(spec.addr).map_err(bind_error)?)
+                    .map_err(bind_error)?;
+                let local = socket.local_addr().map_err(bind_error)?;
+                let endpoint = UdpEndpoint {
+                    local,
+                    socket: Arc::new(socket),
+                };
+                (Bound::Udp(Arc::new(endpoint)), local)
+            }
+            Transport::Tcp | Transport::Tls => {
+                let listener =
+                    TcpListener::from_std(socket::bind_tcp(spec.addr).map_err(bind_error)?)
+                        .map_err(bind_error)?;
+                let local = listener.local_addr().map_err(bind_error)?;
+                let tls = match spec.transport {
+                    Transport::Tls => tls_acceptor.clone(),
+                    _ => None,
+                };
+                (Bound::Tcp(listener, local, tls), local)
+            }
+            Transport::Ws | Transport::Wss => {
+                return Err(TransportError::UnsupportedListener(spec));
+            }
+        };
+        bound.push(listener);
+        local_addrs.push(ListenSpec {
+            transport: spec.transport,
+            addr: local,
+        });
+    }
+
+    let (events, receiver) = mpsc::channel(config.event_queue.max(1));
+    let (shutdown, _) = watch::channel(false);
+    let udp = bound
+        .iter()
+        .filter_map(|b| match b {
+            Bound::Udp(endpoint) => Some(Arc::clone(endpoint)),
+            Bound::Tcp(..) => None,
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        flows: FlowTable::new(),
+        limiter: ConnectionLimiter::new(config.max_connections, config.max_connections_per_ip),
+        counters: Default::default(),
+        events,
+        shutdown,
+        udp,
+        local_addrs,
+        tls_connector,
+        connect_locks: Mutex::new(HashMap::new()),
+        tasks: Mutex::new(Vec::new()),
+        config,
+    });
+
+    let mut tasks = Vec::new();
+    for listener in bound {
+        match listener {
+            Bound::Udp(endpoint) => {
+                tracing::info!(local = %endpoint.local, "listening on UDP");
+                for _ in 0..UDP_RECEIVERS_PER_SOCKET {
+                    let receive = udp::receive_loop(Arc::clone(&shared), Arc::clone(&endpoint));
+                    tasks.push(tokio::spawn(receive));
+                }
+            }
+            Bound::Tcp(listener, local, tls) => {
+                let transport = if tls.is_some() { "TLS" } else { "TCP" };
+                tracing::info!(%local, "listening on {transport}");
+                let accept = listener::accept_loop(Arc::clone(&shared), listener, local, tls);
+                tasks.push(tokio::spawn(accept));
+            }
+        }
+    }
+    shared.tasks.lock().extend(tasks);
+    Ok((TransportHandle { shared }, receiver))
+}
+
+/// The acceptor for TLS listeners, if there are any.
+fn server_tls(config: &TransportConfig) -> Result<Option<TlsAcceptor>, TransportError> {
+    let Some(first_tls) = config.listen.iter().find(|s| s.transport == Transport::Tls) else {
+        return Ok(None);
+    };
+    let settings = config
+        .tls
+        .as_ref()
+        .ok_or(TransportError::TlsNotConfigured(*first_tls))?;
+    Ok(Some(TlsAcceptor::from(tls::server_config(settings)?)))
+}
+
+impl TransportHandle {
+    /// Sends one message.
+    ///
+    /// - `Target::Flow`: queued on that connection's bounded writer queue; a full
+    ///   queue is [`TransportError::QueueFull`], never a wait.
+    /// - `Target::Addr` over UDP: sent from a UDP listener socket of the same address
+    ///   family (preferring one bound to the peer's IP, then a wildcard one).
+    /// - `Target::Addr` over TCP/TLS: reuses the newest open flow to exactly that
+    ///   address, or connects (TLS verification: see
+    ///   [`TransportConfig::tls_client_insecure`]).
+    ///
+    /// Returns the flow used, `None` for UDP.
+    pub async fn send(
+        &self,
+        target: Target,
+        data: Bytes,
+    ) -> Result<Option<FlowId>, TransportError> {
+        if self.shared.is_shut_down() {
+            return Err(TransportError::ShutDown);
+        }
+        let flow = match target {
+            Target::Flow(flow) => flow,
+            Target::Addr {
+                transport: Transport::Udp,
+                addr,
+            } => {
+                udp::send(&self.shared, addr, &data).await?;
+                return Ok(None);
+            }
+            Target::Addr {
+                transport: transport @ (Transport::Tcp | Transport::Tls),
+                addr,
+            } => outbound::flow_to(&self.shared, transport, addr).await?,
+            Target::Addr {
+                transport: transport @ (Transport::Ws | Transport::Wss),
+                ..
+            } => return Err(TransportError::UnsupportedTransport(transport)),
+        };
+        self.shared.flows.queue(flow, data)?;
+        bump(&self.shared.counters.stream_messages_out);
+        Ok(Some(flow))
+    }
+
+    /// Is this flow still open?
+    pub fn flow_alive(&self, flow: FlowId) -> bool {
+        self.shared.flows.contains(flow)
+    }
+
+    /// Remote address of an open flow.
+    pub fn flow_remote(&self, flow: FlowId) -> Option<SocketAddr> {
+        self.shared.flows.remote(flow)
+    }
+
+    /// Closes a flow; a [`Event::FlowClosed`] follows. Unknown flows are ignored.
+    pub fn close_flow(&self, flow: FlowId) {
+        self.shared.flows.close(flow);
+    }
+
+    /// Local addresses actually bound (port 0 resolved), in `config.listen` order.
+    pub fn local_addrs(&self) -> Vec<ListenSpec> {
+        self.shared.local_addrs.clone()
+    }
+
+    /// Open TCP/TLS flows.
+    pub fn connection_count(&self) -> usize {
+        self.shared.flows.len()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> TransportStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops the listeners, closes all flows and waits (up to a few seconds) for them
+    /// to finish closing. Later sends fail with [`TransportError::ShutDown`].
+    pub async fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+        let tasks = std::mem::take(&mut *self.shared.tasks.lock());
+        for task in tasks {
+            if let Err(e) = task.await {
+                tracing::warn!("transport task ended abnormally: {e}");
+            }
+        }
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DRAIN;
+        // Handshakes in progress hold permits without being flows yet.
+        while (self.shared.flows.len() > 0 || self.shared.limiter.in_use() > 0)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
