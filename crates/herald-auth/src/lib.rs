@@ -18,6 +18,8 @@
 //! `check` again with `record = true` and act on that result (Stale → challenge with
 //! `stale=true`).
 
+#![warn(missing_docs)]
+
 pub mod algorithm;
 mod auth_params;
 pub mod challenge;
