@@ -1,0 +1,28 @@
+//! The single error type every [`Store`](crate::Store) method returns.
+
+/// Why a store operation failed.
+///
+/// Backend details are carried as text so that callers never depend on the
+/// database driver's own error types.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record with this key (an AOR for users) is already stored.
+    #[error("user {0} already exists")]
+    AlreadyExists(String),
+    /// No record with this key (an AOR for users) is stored.
+    #[error("no such user {0}")]
+    NotFound(String),
+    /// The caller passed a value the store refuses (reserved or malformed name, bad HA1, ...).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// The database itself failed (I/O, corruption, lock timeout, migration failure, ...).
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// Wraps a driver or migration failure; keeps only its message so the driver stays private.
+    pub(crate) fn backend(err: impl std::fmt::Display) -> Self {
+        StoreError::Backend(err.to_string())
+    }
+}

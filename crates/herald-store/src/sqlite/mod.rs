@@ -1,0 +1,186 @@
+//! Embedded SQLite backend: connection setup, migrations, and the [`Store`] implementation.
+//!
+//! The SQL for each kind of data lives in its own file (`users.rs`, ...); this file only wires
+//! them to the trait.
+
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{NewUser, Store, StoreError, User};
+
+/// SQLite has a single writer anyway; a few connections let readers run beside it (WAL).
+const MAX_CONNECTIONS: u32 = 4;
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// [`Store`] backed by an embedded SQLite database.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `path`, runs migrations, WAL journal, synchronous=NORMAL (durable against process
+    /// crashes, which is what we promise), foreign keys on, busy timeout 5 s, a small pool.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        Self::migrated(pool).await
+    }
+
+    /// Opens a fresh, empty database that lives only as long as this store (for tests).
+    pub async fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        // Every connection to ":memory:" is a separate database, so the pool holds exactly one
+        // connection and never retires it (that would drop the data).
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open in-memory database: {e}")))?;
+        Self::migrated(pool).await
+    }
+
+    /// Waits for in-flight operations and closes every connection. Committed data is durable
+    /// without this; it just shuts down cleanly (and lets SQLite fold the WAL back into the file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn add_user(&self, u: NewUser) -> Result<User, StoreError> {
+        users::add(&self.pool, u).await
+    }
+
+    async fn import_users(&self, users: Vec<NewUser>) -> Result<usize, StoreError> {
+        users::import(&self.pool, users).await
+    }
+
+    async fn get_user(&self, aor: &str) -> Result<Option<User>, StoreError> {
+        users::get(&self.pool, aor).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        users::list(&self.pool).await
+    }
+
+    async fn remove_user(&self, aor: &str) -> Result<(), StoreError> {
+        users::remove(&self.pool, aor).await
+    }
+
+    async fn set_password(
+        &self,
+        aor: &str,
+        ha1_md5: &str,
+        ha1_sha256: &str,
+    ) -> Result<(), StoreError> {
+        users::set_password(&self.pool, aor, ha1_md5, ha1_sha256).await
+    }
+
+    async fn set_enabled(&self, aor: &str, enabled: bool) -> Result<(), StoreError> {
+        users::set_enabled(&self.pool, aor, enabled).await
+    }
+
+    async fn user_count(&self) -> Result<u64, StoreError> {
+        users::count(&self.pool).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn applied_migrations(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn reopening_applies_each_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        let expected = i64::try_from(MIGRATOR.iter().count()).unwrap();
+        assert!(expected >= 1);
+        for _ in 0..3 {
+            let store = SqliteStore::open(&path).await.unwrap();
+            assert_eq!(applied_migrations(&store).await, expected);
+            store.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn file_database_uses_wal_and_normal_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("herald.db"))
+            .await
+            .unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+        assert_eq!(synchronous, 1, "1 is NORMAL");
+        assert_eq!(foreign_keys, 1);
+        assert_eq!(busy_timeout_ms, 5000);
+    }
+
+    #[tokio::test]
+    async fn unopenable_path_is_a_backend_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing-dir").join("herald.db");
+        assert!(matches!(
+            SqliteStore::open(&path).await,
+            Err(StoreError::Backend(_))
+        ));
+    }
+}
