@@ -5,9 +5,16 @@ use common::*;
 use herald_sip::{HeaderName, Message, Method, NameAddr, Request};
 use herald_transaction::{Output, TransactionError, TransactionKey, TransactionLayer};
 
-fn send(layer: &mut TransactionLayer<Ctx>, clock: &Clock, branch: &str, reliable: bool) -> TransactionKey {
+fn send(
+    layer: &mut TransactionLayer<Ctx>,
+    clock: &Clock,
+    branch: &str,
+    reliable: bool,
+) -> TransactionKey {
     let mut outputs = Vec::new();
-    let key = layer.send_request(&invite(branch), PEER, reliable, clock.start(), &mut outputs).expect("send");
+    let key = layer
+        .send_request(&invite(branch), PEER, reliable, clock.start(), &mut outputs)
+        .expect("send");
     assert_eq!(sent(&outputs).len(), 1);
     assert!(key.is_invite() && key.is_client());
     key
@@ -22,7 +29,10 @@ fn sent_request(data: &bytes::Bytes) -> Request {
 
 #[test]
 fn timer_a_doubles_without_ceiling_then_timer_b_times_out() {
-    let table: [(bool, Vec<u64>); 2] = [(false, vec![500, 1_500, 3_500, 7_500, 15_500, 31_500]), (true, vec![])];
+    let table: [(bool, Vec<u64>); 2] = [
+        (false, vec![500, 1_500, 3_500, 7_500, 15_500, 31_500]),
+        (true, vec![]),
+    ];
     for (reliable, expected) in table {
         let clock = Clock::new();
         let mut layer = TransactionLayer::new(timers());
@@ -43,7 +53,10 @@ fn provisional_stops_timers_a_and_b() {
     send(&mut layer, &clock, "z9hG4bKict2", false);
     let mut outputs = Vec::new();
     let ringing = response_to("z9hG4bKict2", 180, "Ringing", "7 INVITE", "b1");
-    assert_eq!(layer.on_response(&ringing, clock.ms(200), &mut outputs), Ok(true));
+    assert_eq!(
+        layer.on_response(&ringing, clock.ms(200), &mut outputs),
+        Ok(true)
+    );
     assert_eq!(tu_responses(&outputs), vec![180]);
     let (times, outputs) = run_until(&mut layer, &clock, 60_000);
     assert!(times.is_empty(), "no retransmission once Proceeding");
@@ -58,7 +71,10 @@ fn non_2xx_final_is_acked_by_the_layer_with_the_invite_branch() {
     let key = send(&mut layer, &clock, "z9hG4bKict3", false);
     let busy = response_to("z9hG4bKict3", 486, "Busy Here", "7 INVITE", "callee");
     let mut outputs = Vec::new();
-    assert_eq!(layer.on_response(&busy, clock.ms(300), &mut outputs), Ok(true));
+    assert_eq!(
+        layer.on_response(&busy, clock.ms(300), &mut outputs),
+        Ok(true)
+    );
     assert_eq!(tu_responses(&outputs), vec![486]);
     let acks = sent(&outputs);
     assert_eq!(acks.len(), 1);
@@ -82,7 +98,10 @@ fn non_2xx_final_is_acked_by_the_layer_with_the_invite_branch() {
 
     // A retransmitted final response gets the ACK again and is not passed up.
     let mut outputs = Vec::new();
-    assert_eq!(layer.on_response(&busy, clock.ms(800), &mut outputs), Ok(true));
+    assert_eq!(
+        layer.on_response(&busy, clock.ms(800), &mut outputs),
+        Ok(true)
+    );
     assert!(tu_responses(&outputs).is_empty());
     assert_eq!(sent(&outputs), acks);
 
@@ -104,7 +123,10 @@ fn non_2xx_over_tcp_ends_at_once() {
     send(&mut layer, &clock, "z9hG4bKict4", true);
     let mut outputs = Vec::new();
     let busy = response_to("z9hG4bKict4", 603, "Decline", "7 INVITE", "callee");
-    assert_eq!(layer.on_response(&busy, clock.ms(300), &mut outputs), Ok(true));
+    assert_eq!(
+        layer.on_response(&busy, clock.ms(300), &mut outputs),
+        Ok(true)
+    );
     assert_eq!(sent(&outputs).len(), 1, "the ACK");
     assert!(layer.is_empty(), "Timer D is zero over TCP");
 }
@@ -117,12 +139,25 @@ fn two_xx_go_up_unacked_until_timer_m() {
     let mut outputs = Vec::new();
     let ok_a = response_to("z9hG4bKict5", 200, "OK", "7 INVITE", "fork-a");
     let ok_b = response_to("z9hG4bKict5", 200, "OK", "7 INVITE", "fork-b");
-    assert_eq!(layer.on_response(&ok_a, clock.ms(100), &mut outputs), Ok(true));
-    assert_eq!(layer.on_response(&ok_b, clock.ms(200), &mut outputs), Ok(true));
-    assert_eq!(tu_responses(&outputs), vec![200, 200], "every 2xx goes to the TU, which ACKs it");
+    assert_eq!(
+        layer.on_response(&ok_a, clock.ms(100), &mut outputs),
+        Ok(true)
+    );
+    assert_eq!(
+        layer.on_response(&ok_b, clock.ms(200), &mut outputs),
+        Ok(true)
+    );
+    assert_eq!(
+        tu_responses(&outputs),
+        vec![200, 200],
+        "every 2xx goes to the TU, which ACKs it"
+    );
     assert!(sent(&outputs).is_empty(), "the layer never ACKs a 2xx");
     // Nothing to cancel any more.
-    assert_eq!(layer.cancel(&key, clock.ms(300), &mut outputs), Err(TransactionError::AlreadyFinal));
+    assert_eq!(
+        layer.cancel(&key, clock.ms(300), &mut outputs),
+        Err(TransactionError::AlreadyFinal)
+    );
 
     let (times, outputs) = run_until(&mut layer, &clock, 100 + T64 - 1);
     assert!(times.is_empty());
@@ -139,11 +174,18 @@ fn cancel_waits_for_a_provisional_then_goes_with_the_invite_branch() {
     let key = send(&mut layer, &clock, "z9hG4bKict6", false);
 
     let mut outputs = Vec::new();
-    layer.cancel(&key, clock.ms(100), &mut outputs).expect("cancel");
-    assert!(outputs.is_empty(), "no CANCEL before a provisional response");
+    layer
+        .cancel(&key, clock.ms(100), &mut outputs)
+        .expect("cancel");
+    assert!(
+        outputs.is_empty(),
+        "no CANCEL before a provisional response"
+    );
 
     let ringing = response_to("z9hG4bKict6", 180, "Ringing", "7 INVITE", "callee");
-    layer.on_response(&ringing, clock.ms(400), &mut outputs).expect("valid");
+    layer
+        .on_response(&ringing, clock.ms(400), &mut outputs)
+        .expect("valid");
     assert_eq!(tu_responses(&outputs), vec![180]);
     let cancels = sent(&outputs);
     assert_eq!(cancels.len(), 1);
@@ -152,27 +194,51 @@ fn cancel_waits_for_a_provisional_then_goes_with_the_invite_branch() {
     assert_eq!(cancel.top_via().expect("Via").branch(), Some("z9hG4bKict6"));
     let cseq = cancel.cseq().expect("CSeq");
     assert_eq!((cseq.seq, cseq.method), (7, Method::Cancel));
-    assert_eq!(cancel.to().expect("To").tag(), None, "the To of the INVITE, not of the response");
+    assert_eq!(
+        cancel.to().expect("To").tag(),
+        None,
+        "the To of the INVITE, not of the response"
+    );
     assert_eq!(cancel.uri, invite("z9hG4bKict6").uri);
     assert_eq!(layer.len(), 2, "the CANCEL has its own transaction");
 
     // Cancelling twice does not send a second CANCEL.
     let mut outputs = Vec::new();
-    layer.cancel(&key, clock.ms(450), &mut outputs).expect("idempotent");
+    layer
+        .cancel(&key, clock.ms(450), &mut outputs)
+        .expect("idempotent");
     assert!(outputs.is_empty());
 
     // The CANCEL's 200 goes to the TU under the CANCEL's key.
     let cancel_ok = response_to("z9hG4bKict6", 200, "OK", "7 CANCEL", "callee");
     let mut outputs = Vec::new();
-    assert_eq!(layer.on_response(&cancel_ok, clock.ms(500), &mut outputs), Ok(true));
-    let [Output::Response { key: cancel_key, .. }] = outputs.as_slice() else { panic!("{outputs:?}") };
+    assert_eq!(
+        layer.on_response(&cancel_ok, clock.ms(500), &mut outputs),
+        Ok(true)
+    );
+    let [
+        Output::Response {
+            key: cancel_key, ..
+        },
+    ] = outputs.as_slice()
+    else {
+        panic!("{outputs:?}")
+    };
     assert_eq!(cancel_key.method(), &Method::Cancel);
     assert_ne!(cancel_key, &key);
 
     // The INVITE ends with 487, which the layer ACKs.
-    let terminated = response_to("z9hG4bKict6", 487, "Request Terminated", "7 INVITE", "callee");
+    let terminated = response_to(
+        "z9hG4bKict6",
+        487,
+        "Request Terminated",
+        "7 INVITE",
+        "callee",
+    );
     let mut outputs = Vec::new();
-    layer.on_response(&terminated, clock.ms(600), &mut outputs).expect("valid");
+    layer
+        .on_response(&terminated, clock.ms(600), &mut outputs)
+        .expect("valid");
     assert_eq!(tu_responses(&outputs), vec![487]);
     assert_eq!(sent_method(&sent(&outputs)[0]), Method::Ack);
 }
@@ -184,12 +250,18 @@ fn cancelled_invite_without_final_response_times_out_64_t1_after_the_cancel() {
     let key = send(&mut layer, &clock, "z9hG4bKict7", true);
     let mut outputs = Vec::new();
     let ringing = response_to("z9hG4bKict7", 180, "Ringing", "7 INVITE", "callee");
-    layer.on_response(&ringing, clock.ms(100), &mut outputs).expect("valid");
+    layer
+        .on_response(&ringing, clock.ms(100), &mut outputs)
+        .expect("valid");
     let mut outputs = Vec::new();
-    layer.cancel(&key, clock.ms(1_000), &mut outputs).expect("cancel");
+    layer
+        .cancel(&key, clock.ms(1_000), &mut outputs)
+        .expect("cancel");
     assert_eq!(sent_method(&sent(&outputs)[0]), Method::Cancel);
     let cancel_ok = response_to("z9hG4bKict7", 200, "OK", "7 CANCEL", "callee");
-    layer.on_response(&cancel_ok, clock.ms(1_100), &mut outputs).expect("valid");
+    layer
+        .on_response(&cancel_ok, clock.ms(1_100), &mut outputs)
+        .expect("valid");
 
     let (_, outputs) = run_until(&mut layer, &clock, 1_000 + T64 - 1);
     assert!(timeouts(&outputs).is_empty());
@@ -204,9 +276,13 @@ fn final_response_drops_a_pending_cancel() {
     let mut layer = TransactionLayer::new(timers());
     let key = send(&mut layer, &clock, "z9hG4bKict8", false);
     let mut outputs = Vec::new();
-    layer.cancel(&key, clock.ms(100), &mut outputs).expect("cancel");
+    layer
+        .cancel(&key, clock.ms(100), &mut outputs)
+        .expect("cancel");
     let busy = response_to("z9hG4bKict8", 486, "Busy Here", "7 INVITE", "callee");
-    layer.on_response(&busy, clock.ms(200), &mut outputs).expect("valid");
+    layer
+        .on_response(&busy, clock.ms(200), &mut outputs)
+        .expect("valid");
     let methods: Vec<Method> = sent(&outputs).iter().map(sent_method).collect();
     assert_eq!(methods, vec![Method::Ack], "an ACK and no CANCEL");
 }
@@ -216,10 +292,26 @@ fn cancel_refuses_unknown_and_non_invite_transactions() {
     let clock = Clock::new();
     let mut layer = TransactionLayer::new(timers());
     let mut outputs = Vec::new();
-    let message_key = layer.send_request(&message_request("z9hG4bKict9"), PEER, false, clock.start(), &mut outputs).expect("send");
-    assert_eq!(layer.cancel(&message_key, clock.ms(1), &mut outputs), Err(TransactionError::WrongKind));
-    let unknown = TransactionKey::for_response(&response_to("z9hG4bKnone", 180, "Ringing", "7 INVITE", "x")).expect("key");
-    assert_eq!(layer.cancel(&unknown, clock.ms(1), &mut outputs), Err(TransactionError::UnknownTransaction));
+    let message_key = layer
+        .send_request(
+            &message_request("z9hG4bKict9"),
+            PEER,
+            false,
+            clock.start(),
+            &mut outputs,
+        )
+        .expect("send");
+    assert_eq!(
+        layer.cancel(&message_key, clock.ms(1), &mut outputs),
+        Err(TransactionError::WrongKind)
+    );
+    let unknown =
+        TransactionKey::for_response(&response_to("z9hG4bKnone", 180, "Ringing", "7 INVITE", "x"))
+            .expect("key");
+    assert_eq!(
+        layer.cancel(&unknown, clock.ms(1), &mut outputs),
+        Err(TransactionError::UnknownTransaction)
+    );
 }
 
 #[test]
@@ -229,9 +321,14 @@ fn proceeding_invite_gives_up_after_the_limit() {
     let key = send(&mut layer, &clock, "z9hG4bKict10", false);
     let mut outputs = Vec::new();
     layer
-        .on_response(&response_to("z9hG4bKict10", 183, "Session Progress", "7 INVITE", "c"), clock.start(), &mut outputs)
+        .on_response(
+            &response_to("z9hG4bKict10", 183, "Session Progress", "7 INVITE", "c"),
+            clock.start(),
+            &mut outputs,
+        )
         .expect("valid");
-    let limit = u64::try_from(herald_transaction::INVITE_PROCEEDING_LIMIT.as_millis()).expect("fits");
+    let limit =
+        u64::try_from(herald_transaction::INVITE_PROCEEDING_LIMIT.as_millis()).expect("fits");
     let (_, outputs) = run_until(&mut layer, &clock, limit);
     assert_eq!(timeouts(&outputs), vec![key]);
 }
@@ -252,7 +349,10 @@ l: 0
 
 ";
     let mut outputs = Vec::new();
-    assert_eq!(layer.on_response(&response(text), clock.ms(10), &mut outputs), Ok(true));
+    assert_eq!(
+        layer.on_response(&response(text), clock.ms(10), &mut outputs),
+        Ok(true)
+    );
     let ack = sent_request(&sent(&outputs)[0]);
     let to = NameAddr::parse(ack.headers.get(&HeaderName::To).expect("To")).expect("parses");
     assert_eq!(to.tag(), Some("zz9"));

@@ -4,10 +4,17 @@ mod common;
 use common::*;
 use herald_transaction::{TransactionError, TransactionKey, TransactionLayer};
 
-fn send(layer: &mut TransactionLayer<Ctx>, clock: &Clock, branch: &str, reliable: bool) -> TransactionKey {
+fn send(
+    layer: &mut TransactionLayer<Ctx>,
+    clock: &Clock,
+    branch: &str,
+    reliable: bool,
+) -> TransactionKey {
     let request = message_request(branch);
     let mut outputs = Vec::new();
-    let key = layer.send_request(&request, PEER, reliable, clock.start(), &mut outputs).expect("send");
+    let key = layer
+        .send_request(&request, PEER, reliable, clock.start(), &mut outputs)
+        .expect("send");
     let first = sent(&outputs);
     assert_eq!(first.len(), 1);
     assert_eq!(first[0], request.to_bytes());
@@ -19,7 +26,12 @@ fn send(layer: &mut TransactionLayer<Ctx>, clock: &Clock, branch: &str, reliable
 fn timer_e_doubles_to_t2_then_timer_f_times_out() {
     // (reliable, expected retransmission times)
     let table: [(bool, Vec<u64>); 2] = [
-        (false, vec![500, 1_500, 3_500, 7_500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500]),
+        (
+            false,
+            vec![
+                500, 1_500, 3_500, 7_500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500,
+            ],
+        ),
         (true, vec![]),
     ];
     for (reliable, expected) in table {
@@ -45,7 +57,10 @@ fn provisional_sets_timer_e_to_t2() {
 
     let mut outputs = Vec::new();
     let trying = response_to("z9hG4bKnicc2", 100, "Trying", "1 MESSAGE", "b1");
-    assert_eq!(layer.on_response(&trying, clock.ms(600), &mut outputs), Ok(true));
+    assert_eq!(
+        layer.on_response(&trying, clock.ms(600), &mut outputs),
+        Ok(true)
+    );
     assert_eq!(tu_responses(&outputs), vec![100]);
 
     let (times, outputs) = run_until(&mut layer, &clock, 14_000);
@@ -63,8 +78,12 @@ fn final_response_goes_up_once_and_timer_k_ends_it() {
         let key = send(&mut layer, &clock, "z9hG4bKnicc3", reliable);
         let ok = response_to("z9hG4bKnicc3", 200, "OK", "1 MESSAGE", "b1");
         let mut outputs = Vec::new();
-        assert_eq!(layer.on_response(&ok, clock.ms(100), &mut outputs), Ok(true));
-        let [herald_transaction::Output::Response { key: got, response }] = outputs.as_slice() else {
+        assert_eq!(
+            layer.on_response(&ok, clock.ms(100), &mut outputs),
+            Ok(true)
+        );
+        let [herald_transaction::Output::Response { key: got, response }] = outputs.as_slice()
+        else {
             panic!("one response for the TU: {outputs:?}")
         };
         assert_eq!(got, &key);
@@ -76,7 +95,10 @@ fn final_response_goes_up_once_and_timer_k_ends_it() {
         }
         // Retransmissions of the final response are absorbed, and E has stopped.
         let mut outputs = Vec::new();
-        assert_eq!(layer.on_response(&ok, clock.ms(600), &mut outputs), Ok(true));
+        assert_eq!(
+            layer.on_response(&ok, clock.ms(600), &mut outputs),
+            Ok(true)
+        );
         assert!(outputs.is_empty());
         let (times, outputs) = run_until(&mut layer, &clock, 100 + timer_k - 1);
         assert!(times.is_empty());
@@ -95,10 +117,16 @@ fn unmatched_responses_are_not_ours() {
     send(&mut layer, &clock, "z9hG4bKnicc4", false);
     let mut outputs = Vec::new();
     let other_branch = response_to("z9hG4bKnope", 200, "OK", "1 MESSAGE", "b1");
-    assert_eq!(layer.on_response(&other_branch, clock.ms(1), &mut outputs), Ok(false));
+    assert_eq!(
+        layer.on_response(&other_branch, clock.ms(1), &mut outputs),
+        Ok(false)
+    );
     // Same branch, other CSeq method: another transaction (§17.1.3).
     let other_method = response_to("z9hG4bKnicc4", 200, "OK", "1 OPTIONS", "b1");
-    assert_eq!(layer.on_response(&other_method, clock.ms(1), &mut outputs), Ok(false));
+    assert_eq!(
+        layer.on_response(&other_method, clock.ms(1), &mut outputs),
+        Ok(false)
+    );
     assert!(outputs.is_empty());
 }
 
@@ -109,15 +137,33 @@ fn send_request_refuses_what_is_not_a_client_transaction() {
     let mut outputs = Vec::new();
     send(&mut layer, &clock, "z9hG4bKnicc5", false);
     assert_eq!(
-        layer.send_request(&message_request("z9hG4bKnicc5"), PEER, false, clock.ms(1), &mut outputs),
+        layer.send_request(
+            &message_request("z9hG4bKnicc5"),
+            PEER,
+            false,
+            clock.ms(1),
+            &mut outputs
+        ),
         Err(TransactionError::DuplicateTransaction)
     );
     assert_eq!(
-        layer.send_request(&message_request("legacy-branch"), PEER, false, clock.ms(1), &mut outputs),
+        layer.send_request(
+            &message_request("legacy-branch"),
+            PEER,
+            false,
+            clock.ms(1),
+            &mut outputs
+        ),
         Err(TransactionError::NotRfc3261Branch)
     );
     assert_eq!(
-        layer.send_request(&ack_for_non_2xx("z9hG4bKnicc6", "x"), PEER, false, clock.ms(1), &mut outputs),
+        layer.send_request(
+            &ack_for_non_2xx("z9hG4bKnicc6", "x"),
+            PEER,
+            false,
+            clock.ms(1),
+            &mut outputs
+        ),
         Err(TransactionError::AckIsNotATransaction)
     );
     assert!(outputs.is_empty());

@@ -5,12 +5,26 @@ use common::*;
 use herald_sip::response::from_request;
 use herald_transaction::{Incoming, TransactionError, TransactionKey, TransactionLayer};
 
-fn new_transaction(layer: &mut TransactionLayer<Ctx>, clock: &Clock, branch: &str, reliable: bool) -> TransactionKey {
+fn new_transaction(
+    layer: &mut TransactionLayer<Ctx>,
+    clock: &Clock,
+    branch: &str,
+    reliable: bool,
+) -> TransactionKey {
     let mut outputs = Vec::new();
     let incoming = layer
-        .on_request(&message_request(branch), PEER, reliable, clock.start(), &mut outputs)
+        .on_request(
+            &message_request(branch),
+            PEER,
+            reliable,
+            clock.start(),
+            &mut outputs,
+        )
         .expect("valid request");
-    assert!(outputs.is_empty(), "no 100 Trying for non-INVITE: {outputs:?}");
+    assert!(
+        outputs.is_empty(),
+        "no 100 Trying for non-INVITE: {outputs:?}"
+    );
     match incoming {
         Incoming::New { key } => key,
         other => panic!("expected a new transaction, got {other:?}"),
@@ -29,17 +43,24 @@ fn final_response_is_resent_for_retransmissions_until_timer_j() {
 
         let ok = from_request(&request, 200, None, Some("srv1"));
         let mut outputs = Vec::new();
-        layer.respond(&key, &ok, clock.ms(10), &mut outputs).expect("respond");
+        layer
+            .respond(&key, &ok, clock.ms(10), &mut outputs)
+            .expect("respond");
         let first = sent(&outputs);
         assert_eq!(first.len(), 1);
         assert_eq!(sent_status(&first[0]), 200);
 
         if reliable {
-            assert!(layer.is_empty(), "Timer J is zero on TCP: the transaction ends at once");
+            assert!(
+                layer.is_empty(),
+                "Timer J is zero on TCP: the transaction ends at once"
+            );
         } else {
             // A retransmission gets the very same bytes and creates nothing new.
             let mut outputs = Vec::new();
-            let incoming = layer.on_request(&request, PEER, reliable, clock.ms(600), &mut outputs).expect("valid");
+            let incoming = layer
+                .on_request(&request, PEER, reliable, clock.ms(600), &mut outputs)
+                .expect("valid");
             assert_eq!(incoming, Incoming::Retransmission);
             assert_eq!(sent(&outputs), first);
             assert_eq!(layer.len(), 1);
@@ -56,7 +77,13 @@ fn final_response_is_resent_for_retransmissions_until_timer_j() {
         // After Timer J the same branch starts a new transaction.
         let mut outputs = Vec::new();
         let incoming = layer
-            .on_request(&request, PEER, reliable, clock.ms(10 + timer_j + 1), &mut outputs)
+            .on_request(
+                &request,
+                PEER,
+                reliable,
+                clock.ms(10 + timer_j + 1),
+                &mut outputs,
+            )
             .expect("valid");
         assert_eq!(incoming, Incoming::New { key }, "reliable={reliable}");
     }
@@ -71,26 +98,36 @@ fn retransmissions_before_an_answer_are_absorbed_and_provisional_is_resent() {
 
     // Trying: absorbed without a word.
     let mut outputs = Vec::new();
-    let incoming = layer.on_request(&request, PEER, false, clock.ms(500), &mut outputs).expect("valid");
+    let incoming = layer
+        .on_request(&request, PEER, false, clock.ms(500), &mut outputs)
+        .expect("valid");
     assert_eq!(incoming, Incoming::Retransmission);
     assert!(outputs.is_empty());
 
     // Proceeding: the provisional goes out again.
     let trying = from_request(&request, 180, None, Some("srv2"));
     let mut outputs = Vec::new();
-    layer.respond(&key, &trying, clock.ms(600), &mut outputs).expect("respond");
+    layer
+        .respond(&key, &trying, clock.ms(600), &mut outputs)
+        .expect("respond");
     let provisional = sent(&outputs);
     assert_eq!(provisional.len(), 1);
     let mut outputs = Vec::new();
-    layer.on_request(&request, PEER, false, clock.ms(1500), &mut outputs).expect("valid");
+    layer
+        .on_request(&request, PEER, false, clock.ms(1500), &mut outputs)
+        .expect("valid");
     assert_eq!(sent(&outputs), provisional);
 
     // The final response replaces it.
     let busy = from_request(&request, 486, None, Some("srv2"));
     let mut outputs = Vec::new();
-    layer.respond(&key, &busy, clock.ms(1600), &mut outputs).expect("respond");
+    layer
+        .respond(&key, &busy, clock.ms(1600), &mut outputs)
+        .expect("respond");
     let mut outputs = Vec::new();
-    layer.on_request(&request, PEER, false, clock.ms(2000), &mut outputs).expect("valid");
+    layer
+        .on_request(&request, PEER, false, clock.ms(2000), &mut outputs)
+        .expect("valid");
     let resent = sent(&outputs);
     assert_eq!(resent.len(), 1);
     assert_eq!(sent_status(&resent[0]), 486);
@@ -129,17 +166,31 @@ fn respond_refuses_bad_calls() {
     let mut bogus = from_request(&request, 200, None, Some("t"));
     bogus.status = 700;
     let mut outputs = Vec::new();
-    assert_eq!(layer.respond(&key, &bogus, clock.ms(1), &mut outputs), Err(TransactionError::InvalidStatus(700)));
+    assert_eq!(
+        layer.respond(&key, &bogus, clock.ms(1), &mut outputs),
+        Err(TransactionError::InvalidStatus(700))
+    );
 
     let ok = from_request(&request, 200, None, Some("t"));
-    layer.respond(&key, &ok, clock.ms(2), &mut outputs).expect("first final");
-    assert_eq!(layer.respond(&key, &ok, clock.ms(3), &mut outputs), Err(TransactionError::AlreadyFinal));
+    layer
+        .respond(&key, &ok, clock.ms(2), &mut outputs)
+        .expect("first final");
+    assert_eq!(
+        layer.respond(&key, &ok, clock.ms(3), &mut outputs),
+        Err(TransactionError::AlreadyFinal)
+    );
     let provisional = from_request(&request, 180, None, Some("t"));
-    assert_eq!(layer.respond(&key, &provisional, clock.ms(3), &mut outputs), Err(TransactionError::AlreadyFinal));
+    assert_eq!(
+        layer.respond(&key, &provisional, clock.ms(3), &mut outputs),
+        Err(TransactionError::AlreadyFinal)
+    );
     assert_eq!(sent(&outputs).len(), 1, "refused responses are not sent");
 
     let other = TransactionKey::for_request(&message_request("z9hG4bKother")).expect("key");
-    assert_eq!(layer.respond(&other, &ok, clock.ms(4), &mut outputs), Err(TransactionError::UnknownTransaction));
+    assert_eq!(
+        layer.respond(&other, &ok, clock.ms(4), &mut outputs),
+        Err(TransactionError::UnknownTransaction)
+    );
 }
 
 #[test]
@@ -158,7 +209,9 @@ Content-Length: 0
 
 ";
     let mut outputs = Vec::new();
-    let incoming = layer.on_request(&request(text), PEER, false, clock.ms(1), &mut outputs).expect("valid");
+    let incoming = layer
+        .on_request(&request(text), PEER, false, clock.ms(1), &mut outputs)
+        .expect("valid");
     assert!(matches!(incoming, Incoming::New { .. }), "{incoming:?}");
     assert_eq!(layer.len(), 2);
 }

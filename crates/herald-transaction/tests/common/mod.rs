@@ -20,7 +20,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn new() -> Clock {
-        Clock { origin: Instant::now() }
+        Clock {
+            origin: Instant::now(),
+        }
     }
     pub fn ms(&self, ms: u64) -> Instant {
         self.origin + Duration::from_millis(ms)
@@ -153,14 +155,17 @@ pub fn sent(outputs: &[Output<Ctx>]) -> Vec<Bytes> {
 
 /// Parses sent bytes back.
 pub fn reparse(data: &Bytes) -> Message {
-    Message::parse(data.clone(), &ParseLimits::default()).expect("the layer sends parseable messages")
+    Message::parse(data.clone(), &ParseLimits::default())
+        .expect("the layer sends parseable messages")
 }
 
 /// The status of a sent response.
 pub fn sent_status(data: &Bytes) -> u16 {
     match reparse(data) {
         Message::Response(response) => response.status,
-        Message::Request(request) => panic!("expected a response, sent {}", request.method.as_str()),
+        Message::Request(request) => {
+            panic!("expected a response, sent {}", request.method.as_str())
+        }
     }
 }
 
@@ -219,7 +224,8 @@ pub fn run_until(
         }
         let mut outputs = Vec::new();
         layer.poll(deadline, &mut outputs);
-        let at = u64::try_from(deadline.duration_since(clock.start()).as_millis()).expect("test times fit");
+        let at = u64::try_from(deadline.duration_since(clock.start()).as_millis())
+            .expect("test times fit");
         send_times.extend(std::iter::repeat_n(at, sent(&outputs).len()));
         all.extend(outputs);
     }
