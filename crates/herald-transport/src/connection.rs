@@ -156,9 +156,17 @@ where
         remote: source.remote,
     };
     tokio::select! {
-        _ = shared.events.send(closed) => {}
-        // A consumer that stopped reading during shutdown must not block it.
-        () = shut_down(&mut shutdown) => {}
+        biased;
+        permit = shared.events.reserve() => {
+            if let Ok(permit) = permit {
+                permit.send(closed);
+            }
+        }
+        // A consumer that stopped reading during shutdown must not block it: deliver
+        // if there is room, else drop.
+        () = shut_down(&mut shutdown) => {
+            let _ = shared.events.try_send(closed);
+        }
     }
 }
 
@@ -196,7 +204,11 @@ where
                             max,
                         };
                     }
-                    partial_since.get_or_insert_with(Instant::now);
+                    // A lone CRLF (a pong, or half a ping) is not a message being
+                    // dribbled in; it must not start the slowloris clock.
+                    if !is_keepalive_prefix(&buf) {
+                        partial_since.get_or_insert_with(Instant::now);
+                    }
                     break;
                 }
                 Frame::KeepAlive { len, ping } => {
@@ -248,6 +260,11 @@ where
             Err(e) => return CloseReason::ReadFailed(e),
         }
     }
+}
+
+/// Whether `buf` holds only the start of CRLF keep-alive traffic.
+fn is_keepalive_prefix(buf: &[u8]) -> bool {
+    buf.len() < 4 && buf.iter().all(|b| matches!(b, b'\r' | b'\n'))
 }
 
 /// A framer answer that would loop forever or slice out of bounds is treated as a
