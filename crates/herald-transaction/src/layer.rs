@@ -354,6 +354,7 @@ impl<C: Clone> TransactionLayer<C> {
         self.table.len()
     }
 
+    /// True when no transaction is live.
     pub fn is_empty(&self) -> bool {
         self.table.len() == 0
     }

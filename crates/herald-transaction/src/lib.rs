@@ -11,7 +11,7 @@
 //! caller says the transport is unreliable.
 //!
 //! Layout (one idea per file):
-//! - [`key`]: transaction matching keys (§17.1.3, §17.2.3 with the RFC 2543 fallback).
+//! - `key`: transaction matching keys (§17.1.3, §17.2.3 with the RFC 2543 fallback).
 //! - `timers`: T1/T2/T4 and the durations derived from them.
 //! - `output`: what the layer hands back.
 //! - `server` / `client`: the four state machines.
@@ -20,11 +20,13 @@
 //! - `table` / `timer_queue`: storage and wake-ups.
 //! - `layer`: dispatch; `manager`: the sharded, thread-safe driver.
 
+#![warn(missing_docs)]
+
 mod auto_response;
 mod branch;
 mod client;
 mod error;
-pub mod key;
+mod key;
 mod layer;
 mod machine;
 mod manager;

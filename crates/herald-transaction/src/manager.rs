@@ -159,6 +159,7 @@ impl<C: Clone + Send + 'static> TransactionManager<C> {
         self.shards.iter().map(|shard| shard.lock().len()).sum()
     }
 
+    /// True when no shard holds a live transaction.
     pub fn is_empty(&self) -> bool {
         self.shards.iter().all(|shard| shard.lock().is_empty())
     }

@@ -8,20 +8,34 @@ use std::{convert::Infallible, marker::PhantomData};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output<C> {
     /// Put these bytes on the wire toward `ctx`.
-    Send { ctx: C, data: Bytes },
+    Send {
+        /// Where to send (as given by the caller for this transaction).
+        ctx: C,
+        /// A whole serialised message.
+        data: Bytes,
+    },
     /// A client transaction got a response for the TU (provisional or final;
     /// retransmissions of a final response are absorbed).
     Response {
+        /// The client transaction (its method is CANCEL for the answer to a CANCEL
+        /// the layer sent on behalf of `TransactionLayer::cancel`).
         key: TransactionKey,
+        /// The response as received.
         response: herald_sip::Response,
     },
     /// A client transaction timed out (Timer B/F, or no final response in time) or got
     /// a transport error: the TU synthesises 408/503.
-    Timeout { key: TransactionKey },
+    Timeout {
+        /// The client transaction that gave up.
+        key: TransactionKey,
+    },
     /// A server transaction ended without a final response being sent in time, or an
     /// INVITE server transaction's non-2xx final response was never ACKed (Timer H):
     /// for logging/metrics.
-    ServerTerminated { key: TransactionKey },
+    ServerTerminated {
+        /// The server transaction that ended.
+        key: TransactionKey,
+    },
 }
 
 /// What to do with an incoming request.
@@ -29,7 +43,10 @@ pub enum Output<C> {
 pub enum Incoming<C> {
     /// A new transaction: hand the request to the TU. For INVITE the layer already
     /// queued a `100 Trying` in the outputs (RFC 3261 §17.2.1).
-    New { key: TransactionKey },
+    New {
+        /// The new server transaction: pass it to `respond`.
+        key: TransactionKey,
+    },
     /// A retransmission of a request we know: absorbed; the outputs hold a resend of the
     /// last response if there is one.
     Retransmission,
@@ -43,7 +60,10 @@ pub enum Incoming<C> {
     /// sent a final response yet: the TU answers it 487 and cancels its forks. `None`:
     /// the layer answered 481 (no such transaction), or 200 when the INVITE already has
     /// its final response and there is nothing left to cancel (§9.2).
-    Cancel { invite: Option<TransactionKey> },
+    Cancel {
+        /// The INVITE server transaction to end with 487, if any.
+        invite: Option<TransactionKey>,
+    },
     /// Never constructed: it only ties `C` to the type. Being uninhabited, it need not
     /// appear in a `match`.
     #[doc(hidden)]

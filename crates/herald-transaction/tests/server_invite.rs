@@ -280,6 +280,7 @@ Content-Length: 0
             .map(|v| v.as_str()),
         Some("54")
     );
+    assert_eq!(trying.headers.count(&herald_sip::HeaderName::Timestamp), 1);
     assert_eq!(
         trying
             .headers
