@@ -140,6 +140,63 @@ async fn tls12_client_with_ecdhe_aes_gcm_works() {
 }
 
 #[tokio::test]
+async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ensure_self_signed(dir.path(), "sip.example.test").unwrap();
+    let config = TransportConfig {
+        tls_handshake_timeout: std::time::Duration::from_millis(200),
+        ..tls_config(&settings)
+    };
+    let (handle, _events) = start(config).await.unwrap();
+    let mut silent = TcpStream::connect(addr_of(&handle, Transport::Tls))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(WAIT, silent.read(&mut buf))
+        .await
+        .unwrap();
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(handle.stats().tls_handshake_failures, 1);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_over_ipv6_with_the_self_signed_certificate() {
+    if !ipv6_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ensure_self_signed(dir.path(), "sip.example.test").unwrap();
+    let config = TransportConfig {
+        tls: Some(settings.clone()),
+        ..config(&["tls:[::1]:0"])
+    };
+    let (server, mut events) = start(config).await.unwrap();
+    let (client, _e) = start(TransportConfig {
+        tls: Some(settings),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let target = Target::Addr {
+        transport: Transport::Tls,
+        addr: addr_of(&server, Transport::Tls),
+    };
+    let request = sip_request("v6tls", "");
+    client
+        .send(target, Bytes::from(request.clone()))
+        .await
+        .unwrap();
+    let (source, data) = next_message(&mut events).await;
+    assert_eq!(&data[..], &request[..]);
+    assert!(source.remote.is_ipv6());
+    client.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn failed_handshakes_are_counted_and_no_flow_appears() {
     let dir = tempfile::tempdir().unwrap();
     let settings = ensure_self_signed(dir.path(), "sip.example.test").unwrap();
