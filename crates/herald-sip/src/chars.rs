@@ -42,14 +42,13 @@ pub(crate) fn trim_wsp(s: &str) -> &str {
 /// `\`-escapes; `None` when the quote is never closed.
 pub(crate) fn quoted_string_end(s: &[u8], start: usize) -> Option<usize> {
     let mut i = start.checked_add(1)?;
-    while let Some(&b) = s.get(i) {
-        match b {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
+    loop {
+        i += memchr::memchr2(b'"', b'\\', s.get(i..)?)?;
+        match s.get(i) {
+            Some(b'\\') => i += 2,
+            _ => return Some(i + 1),
         }
     }
-    None
 }
 
 /// Removes the surrounding quotes' content escapes: `\x` becomes `x`. The input is
@@ -85,27 +84,29 @@ pub(crate) fn write_quoted(s: &str, out: &mut Vec<u8>) {
 }
 
 /// Index of the first `sep` that is neither inside a quoted string nor inside `<...>`.
+/// Jumps between the bytes that matter with `memchr3` rather than walking every byte.
 pub(crate) fn find_top_level(s: &[u8], sep: u8) -> Option<usize> {
     let mut i = 0;
     let mut angle_depth = 0usize;
-    while let Some(&b) = s.get(i) {
-        match b {
-            b'"' => match quoted_string_end(s, i) {
-                Some(end) => {
-                    i = end;
-                    continue;
-                }
-                // An unterminated quote swallows the rest: nothing after it splits.
-                None => return None,
-            },
-            b'<' => angle_depth += 1,
-            b'>' => angle_depth = angle_depth.saturating_sub(1),
-            _ if b == sep && angle_depth == 0 => return Some(i),
-            _ => {}
+    loop {
+        let rest = s.get(i..)?;
+        i += if angle_depth == 0 {
+            memchr::memchr3(sep, b'"', b'<', rest)?
+        } else {
+            memchr::memchr3(b'>', b'"', b'<', rest)?
+        };
+        match s.get(i) {
+            // An unterminated quote swallows the rest: nothing after it splits.
+            Some(b'"') => {
+                i = quoted_string_end(s, i)?;
+                continue;
+            }
+            Some(b'<') => angle_depth += 1,
+            Some(b'>') => angle_depth -= 1,
+            _ => return Some(i),
         }
         i += 1;
     }
-    None
 }
 
 /// Splits on top-level `sep` (see [`find_top_level`]), yielding each element trimmed of

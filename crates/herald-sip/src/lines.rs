@@ -69,8 +69,10 @@ impl Iterator for RawHeaders<'_> {
         self.pos = next;
         let block = section.get(start..block_end).unwrap_or_default();
         // A CR that is not part of a CRLF would let a relayed message be read
-        // differently by the next hop.
-        if memchr::memchr_iter(b'\r', block).any(|i| block.get(i + 1) != Some(&b'\n')) {
+        // differently by the next hop. Only folded lines hold a CR at all, so the
+        // common line costs one search.
+        let has_cr = memchr::memchr(b'\r', block).is_some();
+        if has_cr && memchr::memchr_iter(b'\r', block).any(|i| block.get(i + 1) != Some(&b'\n')) {
             return Some(Err(ParseError::bad("bare CR in a header line")));
         }
         if block.first().is_some_and(|&b| is_wsp(b)) {
@@ -98,11 +100,12 @@ impl Iterator for RawHeaders<'_> {
         while value_end > value_start && section.get(value_end - 1).is_some_and(|&b| is_wsp(b)) {
             value_end -= 1;
         }
-        let folded = memchr::memchr(
-            b'\r',
-            section.get(value_start..value_end).unwrap_or_default(),
-        )
-        .is_some();
+        let folded = has_cr
+            && memchr::memchr(
+                b'\r',
+                section.get(value_start..value_end).unwrap_or_default(),
+            )
+            .is_some();
         Some(Ok(RawHeader {
             name: start..name_end,
             value: value_start..value_end,

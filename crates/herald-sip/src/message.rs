@@ -208,5 +208,5 @@ fn required<'a>(headers: &'a Headers, name: &HeaderName) -> Result<&'a SipStr, P
 fn top_via(headers: &Headers) -> Result<Via, ParseError> {
     let line = required(headers, &HeaderName::Via)?;
     let first = TopLevelSplit::new(line, b',').next().unwrap_or_default();
-    Via::parse(&line.slice_ref(first))
+    Via::parse_in(line, first)
 }

@@ -26,7 +26,12 @@ impl NameAddr {
     /// A bare addr-spec whose URI would need `<>` (it holds `?` or `,`, RFC 3261 §20)
     /// is an error rather than a guess (RFC 4475 §3.1.2.13).
     pub fn parse(s: &SipStr) -> Result<NameAddr, ParseError> {
-        let text = trim_wsp(s.as_str());
+        NameAddr::parse_in(s, s.as_str())
+    }
+
+    /// Parses `text`, a slice of `base`, sharing `base`'s buffer.
+    pub(crate) fn parse_in(s: &SipStr, text: &str) -> Result<NameAddr, ParseError> {
+        let text = trim_wsp(text);
         let bytes = text.as_bytes();
         match bytes.first() {
             None => Err(ParseError::bad("empty address")),
@@ -107,7 +112,7 @@ fn bracketed(base: &SipStr, display: Option<String>, text: &str) -> Result<NameA
     let close = text
         .find('>')
         .ok_or_else(|| ParseError::bad("missing `>` after the URI"))?;
-    let uri = Uri::parse(&base.slice_ref(text.get(1..close).unwrap_or_default()))?;
+    let uri = Uri::parse_in(base, text.get(1..close).unwrap_or_default())?;
     let params = parse_header_params(base, text.get(close + 1..).unwrap_or_default())?;
     Ok(NameAddr {
         display,
@@ -139,7 +144,7 @@ fn bare_addr_spec(base: &SipStr, text: &str) -> Result<NameAddr, ParseError> {
             "a URI with `?` or `,` must be enclosed in <>",
         ));
     }
-    let uri = Uri::parse(&base.slice_ref(uri_text))?;
+    let uri = Uri::parse_in(base, uri_text)?;
     let params = parse_header_params(base, text.get(uri_end..).unwrap_or_default())
         .map_err(|e| ParseError::bad(format!("after address `{uri_text}`: {}", e.reason)))?;
     Ok(NameAddr {

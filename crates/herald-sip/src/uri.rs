@@ -96,7 +96,7 @@ pub(crate) fn parse_host(base: &SipStr, text: &str) -> Result<Host, ParseError> 
         && bytes
             .first()
             .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
-        && !text.contains("..");
+        && !bytes.windows(2).any(|w| w == b"..");
     if !well_formed {
         return Err(ParseError::bad(format!("invalid host `{text}`")));
     }
@@ -205,7 +205,12 @@ fn all_with_escapes(s: &str, allowed: fn(u8) -> bool) -> bool {
 impl Uri {
     /// Parses a URI (no surrounding `<>`, no LWS inside: RFC 4475 §3.1.2.7/8 are errors).
     pub fn parse(s: &SipStr) -> Result<Uri, ParseError> {
-        let text = s.as_str();
+        Uri::parse_in(s, s.as_str())
+    }
+
+    /// Parses `text`, a slice of `base`, sharing `base`'s buffer (saves re-checking
+    /// UTF-8 and re-slicing when a caller already holds the text).
+    pub(crate) fn parse_in(base: &SipStr, text: &str) -> Result<Uri, ParseError> {
         if text.is_empty() {
             return Err(ParseError::bad("empty URI"));
         }
@@ -247,17 +252,17 @@ impl Uri {
         } else if scheme_text.eq_ignore_ascii_case("tel") {
             Scheme::Tel
         } else {
-            Scheme::Other(s.slice_ref(scheme_text))
+            Scheme::Other(base.slice_ref(scheme_text))
         };
         if rest.is_empty() {
             return Err(ParseError::bad(format!(
                 "URI `{text}` is empty after the scheme"
             )));
         }
-        let opaque = s.slice_ref(rest);
+        let opaque = base.slice_ref(rest);
         match scheme {
-            Scheme::Sip | Scheme::Sips => parse_sip(s, scheme, rest, opaque),
-            Scheme::Tel => parse_tel(s, rest, opaque),
+            Scheme::Sip | Scheme::Sips => parse_sip(base, scheme, rest, opaque),
+            Scheme::Tel => parse_tel(base, rest, opaque),
             Scheme::Other(_) => Ok(Uri {
                 scheme,
                 user: None,
@@ -487,8 +492,12 @@ fn sip_equivalent(a: &Uri, b: &Uri) -> bool {
             _ => return false,
         }
     }
-    // Any other parameter is compared only when both URIs carry it.
+    // Any other parameter is compared only when both URIs carry it. A name given
+    // twice counts by its first occurrence, on both sides.
     for pa in a.params.iter() {
+        if !find_param(&a.params, &pa.name).is_some_and(|first| std::ptr::eq(first, pa)) {
+            continue;
+        }
         if let Some(pb) = find_param(&b.params, &pa.name)
             && !param_value_matches(pa.value.as_ref(), pb.value.as_ref())
         {
@@ -522,6 +531,8 @@ fn headers_equivalent(a: Option<&SipStr>, b: Option<&SipStr>) -> bool {
 }
 
 fn tel_equivalent(a: &Uri, b: &Uri) -> bool {
+    // Visual separators do not count (RFC 3966 §4); parameters compare as an
+    // unordered collection, duplicates included.
     let digits = |u: &Uri| -> Vec<u8> {
         u.user
             .as_ref()
@@ -533,11 +544,19 @@ fn tel_equivalent(a: &Uri, b: &Uri) -> bool {
             })
             .unwrap_or_default()
     };
-    if digits(a) != digits(b) || a.params.0.len() != b.params.0.len() {
-        return false;
-    }
-    a.params.iter().all(|pa| {
-        find_param(&b.params, &pa.name)
-            .is_some_and(|pb| param_value_matches(pa.value.as_ref(), pb.value.as_ref()))
-    })
+    let params = |u: &Uri| {
+        let mut list: Vec<(Vec<u8>, Option<Vec<u8>>)> = u
+            .params
+            .iter()
+            .map(|p| {
+                (
+                    normalize(&p.name).to_ascii_lowercase(),
+                    p.value.as_ref().map(|v| normalize(v).to_ascii_lowercase()),
+                )
+            })
+            .collect();
+        list.sort();
+        list
+    };
+    digits(a) == digits(b) && params(a) == params(b)
 }

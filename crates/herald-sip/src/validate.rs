@@ -8,7 +8,7 @@ use crate::{
     header::{HeaderName, Headers},
     message::{ParseLimits, Request, Response},
     method::Method,
-    name_addr::{ContactValue, NameAddr},
+    name_addr::NameAddr,
     text::SipStr,
     via::Via,
 };
@@ -16,12 +16,120 @@ use crate::{
 /// Largest Max-Forwards (RFC 3261 §20.22).
 const MAX_FORWARDS_LIMIT: u64 = 255;
 
+/// The first line of a header and how many lines it has.
+#[derive(Default)]
+struct Slot<'a> {
+    first: Option<&'a SipStr>,
+    lines: usize,
+}
+
+impl<'a> Slot<'a> {
+    fn add(&mut self, value: &'a SipStr) {
+        self.first.get_or_insert(value);
+        self.lines += 1;
+    }
+
+    /// The value of a header that may occur once, with one value (RFC 4475 §3.3.8).
+    fn optional_single(
+        &self,
+        name: &str,
+        list_check: bool,
+    ) -> Result<Option<&'a SipStr>, ParseError> {
+        if self.lines > 1 {
+            return Err(ParseError::bad(format!("more than one {name} header")));
+        }
+        if let Some(value) = self.first
+            && list_check
+            && find_top_level(value.as_bytes(), b',').is_some()
+        {
+            return Err(ParseError::bad(format!("more than one value in {name}")));
+        }
+        Ok(self.first)
+    }
+
+    fn single(&self, name: &str, list_check: bool) -> Result<&'a SipStr, ParseError> {
+        self.optional_single(name, list_check)?
+            .ok_or_else(|| ParseError::bad(format!("missing {name}")))
+    }
+}
+
+/// The headers the checks look at, found in one pass over the list.
+#[derive(Default)]
+struct Found<'a> {
+    via: Slot<'a>,
+    from: Slot<'a>,
+    to: Slot<'a>,
+    call_id: Slot<'a>,
+    cseq: Slot<'a>,
+    max_forwards: Slot<'a>,
+    expires: Slot<'a>,
+    contact: bool,
+}
+
+impl<'a> Found<'a> {
+    fn scan(headers: &'a Headers) -> Found<'a> {
+        let mut found = Found::default();
+        for header in headers.iter() {
+            let slot = match header.name {
+                HeaderName::Via => &mut found.via,
+                HeaderName::From => &mut found.from,
+                HeaderName::To => &mut found.to,
+                HeaderName::CallId => &mut found.call_id,
+                HeaderName::CSeq => &mut found.cseq,
+                HeaderName::MaxForwards => &mut found.max_forwards,
+                HeaderName::Expires => &mut found.expires,
+                HeaderName::Contact => {
+                    found.contact = true;
+                    continue;
+                }
+                _ => continue,
+            };
+            slot.add(&header.value);
+        }
+        found
+    }
+
+    /// Reports every missing mandatory header at once (RFC 4475 §3.3.1 lacks three).
+    fn check_present(&self) -> Result<(), ParseError> {
+        let mandatory = [
+            (&self.via, "Via"),
+            (&self.from, "From"),
+            (&self.to, "To"),
+            (&self.call_id, "Call-ID"),
+            (&self.cseq, "CSeq"),
+        ];
+        if mandatory.iter().all(|(slot, _)| slot.lines > 0) {
+            return Ok(());
+        }
+        let missing: Vec<&str> = mandatory
+            .iter()
+            .filter(|(slot, _)| slot.lines == 0)
+            .map(|(_, label)| *label)
+            .collect();
+        Err(ParseError::bad(format!("missing {}", missing.join(", "))))
+    }
+
+    fn check_dialog_headers(&self) -> Result<CSeq, ParseError> {
+        NameAddr::parse(self.from.single("From", true)?).map_err(|e| prefixed("From", e))?;
+        NameAddr::parse(self.to.single("To", true)?).map_err(|e| prefixed("To", e))?;
+        let call_id = trim_wsp(self.call_id.single("Call-ID", false)?);
+        // `callid = word ["@" word]`: no whitespace, and no comma (which would mean a list).
+        if call_id.is_empty() || call_id.bytes().any(|b| is_wsp(b) || b == b',') {
+            return Err(ParseError::bad(format!(
+                "invalid Call-ID `{}`",
+                call_id.escape_debug()
+            )));
+        }
+        CSeq::parse(self.cseq.single("CSeq", true)?).map_err(|e| prefixed("CSeq", e))
+    }
+}
+
 pub(crate) fn check_request(request: &Request, limits: &ParseLimits) -> Result<(), ParseError> {
     let headers = &request.headers;
-    check_present(headers)?;
+    let found = Found::scan(headers);
+    found.check_present()?;
     check_vias(headers, limits.max_vias)?;
-    check_dialog_headers(headers)?;
-    let cseq = CSeq::parse(single(headers, &HeaderName::CSeq)?).map_err(|e| prefixed("CSeq", e))?;
+    let cseq = found.check_dialog_headers()?;
     // An extension method whose CSeq disagrees still parses, so the server can
     // answer 501 rather than 400 (RFC 4475 §3.1.2.18).
     if cseq.method != request.method && !matches!(request.method, Method::Other(_)) {
@@ -30,30 +138,30 @@ pub(crate) fn check_request(request: &Request, limits: &ParseLimits) -> Result<(
             cseq.method, request.method
         )));
     }
-    if let Some(value) = optional_single(headers, &HeaderName::MaxForwards)?
+    if let Some(value) = found.max_forwards.optional_single("Max-Forwards", true)?
         && parse_digits(trim_wsp(value)).is_none_or(|n| n > MAX_FORWARDS_LIMIT)
     {
         return Err(ParseError::bad(format!("invalid Max-Forwards `{value}`")));
     }
-    if let Some(value) = optional_single(headers, &HeaderName::Expires)?
+    if let Some(value) = found.expires.optional_single("Expires", true)?
         && parse_u32(trim_wsp(value)).is_none()
     {
         return Err(ParseError::bad("invalid or out-of-range Expires"));
     }
-    if headers.get(&HeaderName::Contact).is_some() {
-        ContactValue::parse_all(&headers.values(&HeaderName::Contact))?;
+    if found.contact {
+        check_contacts(headers)?;
     }
     Ok(())
 }
 
 pub(crate) fn check_response(response: &Response) -> Result<(), ParseError> {
     let headers = &response.headers;
-    check_present(headers)?;
+    let found = Found::scan(headers);
+    found.check_present()?;
     // A response never carries more Via entries than the request it answers, which
     // was bounded when it went out; no further limit is needed here.
     check_vias(headers, usize::MAX)?;
-    check_dialog_headers(headers)?;
-    CSeq::parse(single(headers, &HeaderName::CSeq)?).map_err(|e| prefixed("CSeq", e))?;
+    found.check_dialog_headers()?;
     Ok(())
 }
 
@@ -64,27 +172,6 @@ fn prefixed(header: &str, e: ParseError) -> ParseError {
     }
 }
 
-/// Reports every missing mandatory header at once (RFC 4475 §3.3.1 lacks three).
-fn check_present(headers: &Headers) -> Result<(), ParseError> {
-    let mandatory = [
-        (HeaderName::Via, "Via"),
-        (HeaderName::From, "From"),
-        (HeaderName::To, "To"),
-        (HeaderName::CallId, "Call-ID"),
-        (HeaderName::CSeq, "CSeq"),
-    ];
-    let missing: Vec<&str> = mandatory
-        .iter()
-        .filter(|(name, _)| headers.get(name).is_none())
-        .map(|(_, label)| *label)
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ParseError::bad(format!("missing {}", missing.join(", "))))
-    }
-}
-
 fn check_vias(headers: &Headers, max_vias: usize) -> Result<(), ParseError> {
     let mut count = 0usize;
     for line in headers.get_all(&HeaderName::Via) {
@@ -92,7 +179,7 @@ fn check_vias(headers: &Headers, max_vias: usize) -> Result<(), ParseError> {
             if value.is_empty() {
                 return Err(ParseError::bad("empty Via value"));
             }
-            Via::parse(&line.slice_ref(value))?;
+            Via::parse_in(line, value)?;
             count += 1;
             if count > max_vias {
                 return Err(ParseError::bad(format!("more than {max_vias} Via entries")));
@@ -102,39 +189,22 @@ fn check_vias(headers: &Headers, max_vias: usize) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn check_dialog_headers(headers: &Headers) -> Result<(), ParseError> {
-    NameAddr::parse(single(headers, &HeaderName::From)?).map_err(|e| prefixed("From", e))?;
-    NameAddr::parse(single(headers, &HeaderName::To)?).map_err(|e| prefixed("To", e))?;
-    let call_id = trim_wsp(single(headers, &HeaderName::CallId)?);
-    // `callid = word ["@" word]`: no whitespace, and no comma (which would mean a list).
-    if call_id.is_empty() || call_id.bytes().any(|b| is_wsp(b) || b == b',') {
-        return Err(ParseError::bad(format!(
-            "invalid Call-ID `{}`",
-            call_id.escape_debug()
-        )));
+/// The checks of `ContactValue::parse_all`, without collecting the values.
+fn check_contacts(headers: &Headers) -> Result<(), ParseError> {
+    let mut values = 0usize;
+    let mut star = false;
+    for line in headers.get_all(&HeaderName::Contact) {
+        for value in TopLevelSplit::new(line, b',').filter(|v| !v.is_empty()) {
+            values += 1;
+            if value == "*" {
+                star = true;
+            } else {
+                NameAddr::parse_in(line, value).map_err(|e| prefixed("Contact", e))?;
+            }
+        }
+    }
+    if star && values > 1 {
+        return Err(ParseError::bad("Contact: * must be the only Contact value"));
     }
     Ok(())
-}
-
-/// The value of a header that must occur once with one value (RFC 4475 §3.3.8).
-fn single<'a>(headers: &'a Headers, name: &HeaderName) -> Result<&'a SipStr, ParseError> {
-    optional_single(headers, name)?.ok_or_else(|| ParseError::bad(format!("missing {name}")))
-}
-
-fn optional_single<'a>(
-    headers: &'a Headers,
-    name: &HeaderName,
-) -> Result<Option<&'a SipStr>, ParseError> {
-    let mut lines = headers.iter().filter(|h| h.name == *name).map(|h| &h.value);
-    let first = lines.next();
-    if lines.next().is_some() {
-        return Err(ParseError::bad(format!("more than one {name} header")));
-    }
-    if let Some(value) = first
-        && *name != HeaderName::CallId
-        && find_top_level(value.as_bytes(), b',').is_some()
-    {
-        return Err(ParseError::bad(format!("more than one value in {name}")));
-    }
-    Ok(first)
 }

@@ -74,7 +74,12 @@ impl<'a> Cursor<'a> {
 impl Via {
     /// Parses a single Via value (one element of `Headers::values(&HeaderName::Via)`).
     pub fn parse(s: &SipStr) -> Result<Via, ParseError> {
-        let text = trim_wsp(s.as_str());
+        Via::parse_in(s, s.as_str())
+    }
+
+    /// Parses `text`, a slice of `s`, sharing `s`'s buffer.
+    pub(crate) fn parse_in(s: &SipStr, text: &str) -> Result<Via, ParseError> {
+        let text = trim_wsp(text);
         let mut cursor = Cursor { text, pos: 0 };
         let name = cursor.token("protocol name")?;
         cursor.slash()?;

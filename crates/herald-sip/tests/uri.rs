@@ -222,3 +222,23 @@ fn escape_equivalence_follows_the_reserved_set() {
     assert!(!equivalent("sip:a@h;lr", "sip:a@h;lr=on"));
     assert!(!equivalent("sip:a:pw@h", "sip:a@h"));
 }
+
+/// Fuzzing regression: a parameter name given twice made a URI unequal to itself.
+#[test]
+fn duplicate_parameters_keep_equivalence_reflexive() {
+    let u = uri("sip:a:b@example.org;tag=1;par=x;VVr;par=y");
+    assert!(u.equivalent(&u));
+    assert!(u.equivalent(&uri(&u.to_string())));
+    assert!(equivalent("sip:a@h;p=1;p=2", "sip:a@h;p=1"));
+    assert!(!equivalent("sip:a@h;p=1;p=2", "sip:a@h;p=2"));
+}
+
+/// Fuzzing regression: the same for tel URIs.
+#[test]
+fn duplicate_tel_parameters_keep_equivalence_reflexive() {
+    let t = uri("tel:+1-201-555-0123;ph555-0123;phone-context=example.tel:+0;phone-context=x");
+    assert!(t.equivalent(&t));
+    assert!(equivalent("tel:+1;a=1;b=2", "tel:+1;B=2;a=1"));
+    assert!(!equivalent("tel:+1;a=1;a=2", "tel:+1;a=1;a=1"));
+    assert!(!equivalent("tel:+1;a=1", "tel:+1"));
+}
