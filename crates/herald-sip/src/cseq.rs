@@ -7,10 +7,12 @@ use crate::{
 };
 use std::fmt;
 
+/// The CSeq header: sequence number and method.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CSeq {
     /// RFC 3261 §8.1.1.5: less than 2**31.
     pub seq: u32,
+    /// The method, equal to the request's (RFC 4475 §3.1.2.17).
     pub method: Method,
 }
 impl CSeq {

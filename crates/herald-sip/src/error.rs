@@ -2,6 +2,7 @@
 //! phrase or a Warning header, and the status a server should answer with.
 use std::borrow::Cow;
 
+/// What a server does about a message that failed to parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseErrorKind {
     /// Syntax error in a request: answer 400 (if a response can be routed).
@@ -14,18 +15,23 @@ pub enum ParseErrorKind {
     Drop,
 }
 
+/// A parse failure: its kind and a reason fit for a reason phrase.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// What kind of failure, hence what to answer.
     pub kind: ParseErrorKind,
+    /// Human-readable reason.
     pub reason: Cow<'static, str>,
 }
 impl ParseError {
+    /// A syntax error in a request (400).
     pub fn bad(reason: impl Into<Cow<'static, str>>) -> Self {
         ParseError {
             kind: ParseErrorKind::BadRequest,
             reason: reason.into(),
         }
     }
+    /// A message to drop silently.
     pub fn drop(reason: impl Into<Cow<'static, str>>) -> Self {
         ParseError {
             kind: ParseErrorKind::Drop,

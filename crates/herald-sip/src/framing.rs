@@ -5,15 +5,24 @@ use crate::{
     lines::{RawHeaders, unfold},
 };
 
+/// What lies at the front of a stream buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Frame {
     /// Need more bytes.
     Incomplete,
     /// `n` bytes of CRLF keep-alive at the front (RFC 5626 §3.5.1: a double CRLF "ping"
     /// is answered with a single CRLF "pong"; a lone CRLF is a pong).
-    KeepAlive { len: usize, ping: bool },
+    KeepAlive {
+        /// Bytes to consume.
+        len: usize,
+        /// A double-CRLF ping, which wants a single CRLF back.
+        ping: bool,
+    },
     /// A whole message of `len` bytes (headers + Content-Length body) at the front.
-    Message { len: usize },
+    Message {
+        /// Bytes to consume.
+        len: usize,
+    },
 }
 
 /// Looks at the front of `buf`. Errors (a missing or bad Content-Length on a stream,

@@ -15,60 +15,115 @@ use std::hash::{Hash, Hasher};
 /// case-insensitively, so `Other("session-expires")` equals what `x` parses to.
 #[derive(Clone, Debug)]
 pub enum HeaderName {
+    /// `Accept`.
     Accept,
+    /// `Accept-Encoding`.
     AcceptEncoding,
+    /// `Accept-Language`.
     AcceptLanguage,
+    /// `Alert-Info`.
     AlertInfo,
+    /// `Allow`.
     Allow,
+    /// `Allow-Events`, compact form `u`.
     AllowEvents,
+    /// `Authentication-Info`.
     AuthenticationInfo,
+    /// `Authorization`.
     Authorization,
+    /// `Call-ID`, compact form `i`.
     CallId,
+    /// `Call-Info`.
     CallInfo,
+    /// `Contact`, compact form `m`.
     Contact,
+    /// `Content-Disposition`.
     ContentDisposition,
+    /// `Content-Encoding`, compact form `e`.
     ContentEncoding,
+    /// `Content-Language`.
     ContentLanguage,
+    /// `Content-Length`, compact form `l`.
     ContentLength,
+    /// `Content-Type`, compact form `c`.
     ContentType,
+    /// `CSeq`.
     CSeq,
+    /// `Date`.
     Date,
+    /// `Error-Info`.
     ErrorInfo,
+    /// `Event`, compact form `o`.
     Event,
+    /// `Expires`.
     Expires,
+    /// `From`, compact form `f`.
     From,
+    /// `In-Reply-To`.
     InReplyTo,
+    /// `Max-Forwards`.
     MaxForwards,
+    /// `MIME-Version`.
     MimeVersion,
+    /// `Min-Expires`.
     MinExpires,
+    /// `Organization`.
     Organization,
+    /// `Path`.
     Path,
+    /// `Priority`.
     Priority,
+    /// `Proxy-Authenticate`.
     ProxyAuthenticate,
+    /// `Proxy-Authorization`.
     ProxyAuthorization,
+    /// `Proxy-Require`.
     ProxyRequire,
+    /// `RAck`.
     RAck,
+    /// `Record-Route`.
     RecordRoute,
+    /// `Refer-To`, compact form `r`.
     ReferTo,
+    /// `Referred-By`, compact form `b`.
     ReferredBy,
+    /// `Reply-To`.
     ReplyTo,
+    /// `Require`.
     Require,
+    /// `Retry-After`.
     RetryAfter,
+    /// `Route`.
     Route,
+    /// `RSeq`.
     RSeq,
+    /// `Server`.
     Server,
+    /// `SIP-ETag`.
     SipETag,
+    /// `SIP-If-Match`.
     SipIfMatch,
+    /// `Subject`, compact form `s`.
     Subject,
+    /// `Subscription-State`.
     SubscriptionState,
+    /// `Supported`, compact form `k`.
     Supported,
+    /// `Timestamp`.
     Timestamp,
+    /// `To`, compact form `t`.
     To,
+    /// `Unsupported`.
     Unsupported,
+    /// `User-Agent`.
     UserAgent,
+    /// `Via`, compact form `v`.
     Via,
+    /// `Warning`.
     Warning,
+    /// `WWW-Authenticate`.
     WwwAuthenticate,
+    /// Any other name, as written (compared case-insensitively).
     Other(SipStr),
 }
 
@@ -267,7 +322,9 @@ impl std::fmt::Display for HeaderName {
 /// stays one `Header`; use `Headers::values` / the typed accessors to split them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// The header name.
     pub name: HeaderName,
+    /// The value, trimmed and unfolded.
     pub value: SipStr,
 }
 
@@ -275,9 +332,11 @@ pub struct Header {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers(pub Vec<Header>);
 impl Headers {
+    /// The first line of `name`, as written (several values stay together).
     pub fn get(&self, name: &HeaderName) -> Option<&SipStr> {
         self.0.iter().find(|h| h.name == *name).map(|h| &h.value)
     }
+    /// Every line of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a SipStr> + 'a {
         self.0
             .iter()
@@ -298,9 +357,11 @@ impl Headers {
         }
         out
     }
+    /// Number of lines of `name` (not values: see [`Headers::values`]).
     pub fn count(&self, name: &HeaderName) -> usize {
         self.get_all(name).count()
     }
+    /// Appends a line.
     pub fn push(&mut self, name: HeaderName, value: impl Into<SipStr>) {
         self.0.push(Header {
             name,
@@ -330,6 +391,7 @@ impl Headers {
             None => self.0.push(Header { name, value }),
         }
     }
+    /// Removes every line of `name`.
     pub fn remove(&mut self, name: &HeaderName) {
         self.0.retain(|h| h.name != *name);
     }

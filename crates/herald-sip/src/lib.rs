@@ -19,6 +19,8 @@
 //! - [`response`]: building responses from requests.
 //! - [`error`]: parse errors and the SIP status they map to.
 
+#![warn(missing_docs)]
+
 mod chars;
 pub mod cseq;
 pub mod error;

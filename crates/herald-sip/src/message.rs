@@ -18,16 +18,21 @@ use crate::{
 };
 use bytes::Bytes;
 
+/// SIP protocol version: only 2.0 exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Version {
+    /// `SIP/2.0`.
     Sip20,
 }
 
 /// Bounds applied while parsing (message size, header count, Via depth).
 #[derive(Clone, Copy, Debug)]
 pub struct ParseLimits {
+    /// Largest message accepted, in bytes (larger ones get 513).
     pub max_message_size: usize,
+    /// Most header lines accepted.
     pub max_headers: usize,
+    /// Most Via entries accepted in a request.
     pub max_vias: usize,
 }
 impl Default for ParseLimits {
@@ -40,30 +45,45 @@ impl Default for ParseLimits {
     }
 }
 
+/// A SIP request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
+    /// The method of the request line.
     pub method: Method,
+    /// The Request-URI.
     pub uri: Uri,
+    /// The protocol version.
     pub version: Version,
+    /// Header lines in wire order.
     pub headers: Headers,
+    /// The body (bounded by Content-Length).
     pub body: Bytes,
 }
 
+/// A SIP response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
+    /// The protocol version.
     pub version: Version,
+    /// Status code, 100..=699.
     pub status: u16,
+    /// Reason phrase (may be empty, UTF-8).
     pub reason: SipStr,
+    /// Header lines in wire order.
     pub headers: Headers,
+    /// The body (bounded by Content-Length).
     pub body: Bytes,
 }
 
 // Boxing the request would change the public contract; a message is moved a few
 // times per transaction, so the size difference costs little.
+/// A request or a response.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
+    /// A request.
     Request(Request),
+    /// A response.
     Response(Response),
 }
 
@@ -73,7 +93,9 @@ pub enum Message {
 /// the error response and send it where the top Via says.
 #[derive(Clone, Debug)]
 pub struct Rejected {
+    /// What is wrong and what to answer.
     pub error: ParseError,
+    /// The header lines that could be split out, for a request.
     pub headers: Option<Headers>,
 }
 
@@ -85,9 +107,11 @@ impl Message {
     pub fn parse(buf: Bytes, limits: &ParseLimits) -> Result<Message, Rejected> {
         crate::parse::parse_message(buf, limits)
     }
+    /// The Call-ID, if present.
     pub fn call_id(&self) -> Option<&SipStr> {
         self.headers().get(&HeaderName::CallId)
     }
+    /// The header lines of either kind.
     pub fn headers(&self) -> &Headers {
         match self {
             Message::Request(r) => &r.headers,
@@ -115,15 +139,19 @@ impl Request {
             body: Bytes::new(),
         }
     }
+    /// The Call-ID, if present.
     pub fn call_id(&self) -> Option<&str> {
         self.headers.get(&HeaderName::CallId).map(|s| s.as_str())
     }
+    /// The CSeq header.
     pub fn cseq(&self) -> Result<CSeq, ParseError> {
         CSeq::parse(required(&self.headers, &HeaderName::CSeq)?)
     }
+    /// The From header.
     pub fn from(&self) -> Result<NameAddr, ParseError> {
         NameAddr::parse(required(&self.headers, &HeaderName::From)?)
     }
+    /// The To header.
     pub fn to(&self) -> Result<NameAddr, ParseError> {
         NameAddr::parse(required(&self.headers, &HeaderName::To)?)
     }
@@ -131,6 +159,7 @@ impl Request {
     pub fn top_via(&self) -> Result<Via, ParseError> {
         top_via(&self.headers)
     }
+    /// Every Via entry, top first.
     pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
         self.headers
             .values(&HeaderName::Via)
@@ -138,6 +167,7 @@ impl Request {
             .map(Via::parse)
             .collect()
     }
+    /// The Max-Forwards value, if present and numeric.
     pub fn max_forwards(&self) -> Option<u32> {
         self.headers
             .get(&HeaderName::MaxForwards)
@@ -153,6 +183,7 @@ impl Request {
     pub fn contacts(&self) -> Result<ContactValue, ParseError> {
         ContactValue::parse_all(&self.headers.values(&HeaderName::Contact))
     }
+    /// The Content-Type value as written (with any parameters).
     pub fn content_type(&self) -> Option<&str> {
         self.headers
             .get(&HeaderName::ContentType)
@@ -163,6 +194,7 @@ impl Request {
         self.content_type()
             .map(|v| trim_wsp(v.split(';').next().unwrap_or_default()))
     }
+    /// Serialises (see [`Message::to_bytes`]).
     pub fn to_bytes(&self) -> Bytes {
         let mut out = Vec::new();
         self.write_to(&mut out);
@@ -175,9 +207,11 @@ impl Request {
 }
 
 impl Response {
+    /// The CSeq header.
     pub fn cseq(&self) -> Result<CSeq, ParseError> {
         CSeq::parse(required(&self.headers, &HeaderName::CSeq)?)
     }
+    /// Topmost Via entry.
     pub fn top_via(&self) -> Result<Via, ParseError> {
         top_via(&self.headers)
     }
@@ -189,11 +223,13 @@ impl Response {
     pub fn to(&self) -> Result<NameAddr, ParseError> {
         NameAddr::parse(required(&self.headers, &HeaderName::To)?)
     }
+    /// Serialises (see [`Message::to_bytes`]).
     pub fn to_bytes(&self) -> Bytes {
         let mut out = Vec::new();
         self.write_to(&mut out);
         Bytes::from(out)
     }
+    /// Writes into `out` (avoids an allocation on hot paths).
     pub fn write_to(&self, out: &mut Vec<u8>) {
         crate::write::response(self, out)
     }

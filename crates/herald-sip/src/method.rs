@@ -6,20 +6,35 @@ use std::fmt;
 /// RFC 4475 §3.1.1.2 expects them to parse and get 501/405).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
+    /// `INVITE` (RFC 3261).
     Invite,
+    /// `ACK` (RFC 3261).
     Ack,
+    /// `BYE` (RFC 3261).
     Bye,
+    /// `CANCEL` (RFC 3261).
     Cancel,
+    /// `REGISTER` (RFC 3261).
     Register,
+    /// `OPTIONS` (RFC 3261).
     Options,
+    /// `MESSAGE` (RFC 3428).
     Message,
+    /// `SUBSCRIBE` (RFC 6665).
     Subscribe,
+    /// `NOTIFY` (RFC 6665).
     Notify,
+    /// `PUBLISH` (RFC 3903).
     Publish,
+    /// `INFO` (RFC 6086).
     Info,
+    /// `REFER` (RFC 3515).
     Refer,
+    /// `PRACK` (RFC 3262).
     Prack,
+    /// `UPDATE` (RFC 3311).
     Update,
+    /// An extension method, as written.
     Other(SipStr),
 }
 
@@ -64,6 +79,7 @@ impl Method {
         Some(known(s.as_bytes()).unwrap_or_else(|| Method::Other(s.clone())))
     }
 
+    /// The method name as written on the wire.
     pub fn as_str(&self) -> &str {
         match self {
             Method::Invite => "INVITE",

@@ -9,10 +9,12 @@ use crate::{
 };
 use std::fmt;
 
+/// An address with an optional display name and header parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameAddr {
     /// Display name, unquoted and unescaped.
     pub display: Option<String>,
+    /// The address.
     pub uri: Uri,
     /// Header parameters (after `>`, or after the addr-spec: RFC 3261 §20 says the
     /// params of a bare addr-spec are header params, not URI params).
@@ -63,6 +65,7 @@ impl NameAddr {
         }
     }
 
+    /// The `tag` parameter.
     pub fn tag(&self) -> Option<&str> {
         self.params.value("tag")
     }
@@ -157,7 +160,9 @@ fn bare_addr_spec(base: &SipStr, text: &str) -> Result<NameAddr, ParseError> {
 /// A Contact header value: `*` or a list of name-addrs (with `expires`, `q`, `+sip.instance`...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ContactValue {
+    /// `Contact: *` (remove all bindings, RFC 3261 §10.2.2).
     Star,
+    /// One or more addresses.
     Addrs(Vec<NameAddr>),
 }
 impl ContactValue {

@@ -7,8 +7,10 @@ use crate::{
 };
 use std::borrow::Cow;
 
+/// One `name[=value]` parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Param {
+    /// The name, as written.
     pub name: SipStr,
     /// `None` for a flag parameter (`;lr`); value kept as written (quotes kept for
     /// quoted-string values; use [`Param::unquoted`] to read it).
@@ -29,6 +31,7 @@ impl Param {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(pub Vec<Param>);
 impl Params {
+    /// The first parameter called `name`.
     pub fn get(&self, name: &str) -> Option<&Param> {
         self.0.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
@@ -36,6 +39,7 @@ impl Params {
     pub fn value(&self, name: &str) -> Option<&str> {
         self.get(name)?.value.as_ref().map(|v| v.as_str())
     }
+    /// True if a parameter called `name` is present.
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -51,6 +55,7 @@ impl Params {
             None => self.0.push(Param { name, value }),
         }
     }
+    /// Removes every parameter called `name`.
     pub fn remove(&mut self, name: &str) {
         self.0.retain(|p| !p.name.eq_ignore_ascii_case(name));
     }

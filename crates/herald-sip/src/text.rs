@@ -13,14 +13,17 @@ impl SipStr {
         std::str::from_utf8(&b).ok()?;
         Some(SipStr(b))
     }
+    /// Wraps a static string without copying.
     pub const fn from_static(s: &'static str) -> SipStr {
         SipStr(Bytes::from_static(s.as_bytes()))
     }
+    /// The text.
     pub fn as_str(&self) -> &str {
         // SAFETY-free: every constructor checks or starts from UTF-8, and slices are
         // taken only at char boundaries of `as_str()` (see `slice_ref`).
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
+    /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }

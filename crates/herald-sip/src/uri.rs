@@ -8,14 +8,20 @@ use crate::{
 };
 use std::{
     fmt,
+    io::Write,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
 };
 
+/// A URI scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
+    /// `sip:`.
     Sip,
+    /// `sips:`.
     Sips,
+    /// `tel:` (RFC 3966).
     Tel,
+    /// Any other scheme, as written.
     Other(SipStr),
 }
 
@@ -31,6 +37,7 @@ impl Scheme {
     }
 }
 
+/// The host part of a URI or Via sent-by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Host {
     /// Lower-cased when compared; kept as written here.
@@ -46,6 +53,17 @@ impl Host {
             (Host::Domain(a), Host::Domain(b)) => a.eq_ignore_ascii_case(b),
             (Host::Ip(a), Host::Ip(b)) => a == b,
             _ => false,
+        }
+    }
+
+    /// Appends the host as written in a URI (IPv6 in brackets).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Host::Domain(d) => out.extend_from_slice(d.as_bytes()),
+            // Writing into a Vec cannot fail.
+            ip => {
+                let _ = write!(out, "{ip}");
+            }
         }
     }
 
@@ -150,12 +168,19 @@ pub(crate) fn parse_host_port(
 /// only `scheme` and `opaque` are meaningful.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uri {
+    /// The scheme.
     pub scheme: Scheme,
+    /// User part, escaped as written (the number for `tel`).
     pub user: Option<SipStr>,
+    /// Password, escaped as written.
     pub password: Option<SipStr>,
+    /// Host (an empty domain for `tel` and other schemes).
     pub host: Host,
+    /// Port, if written.
     pub port: Option<u16>,
+    /// URI parameters in order.
     pub params: Params,
+    /// Raw `?h=v&...` part without the `?`.
     pub headers: Option<SipStr>,
     /// Everything after `scheme:` as written (used to re-serialise unknown schemes).
     pub opaque: SipStr,
@@ -324,6 +349,7 @@ impl Uri {
         }
     }
 
+    /// Writes the URI (sip/sips/tel rebuilt from the parts, other schemes as written).
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.scheme.as_str().as_bytes());
         out.push(b':');
@@ -337,9 +363,10 @@ impl Uri {
                     }
                     out.push(b'@');
                 }
-                out.extend_from_slice(self.host.to_string().as_bytes());
+                self.host.write_to(out);
                 if let Some(port) = self.port {
-                    out.extend_from_slice(format!(":{port}").as_bytes());
+                    // Writing into a Vec cannot fail.
+                    let _ = write!(out, ":{port}");
                 }
                 self.params.write_to(out);
                 if let Some(headers) = &self.headers {

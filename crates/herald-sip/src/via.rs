@@ -11,6 +11,7 @@ use std::fmt;
 /// The RFC 3261 branch magic cookie.
 pub const BRANCH_MAGIC: &str = "z9hG4bK";
 
+/// One Via entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Via {
     /// `SIP/2.0` protocol name/version as written (without any LWS around the `/`).
@@ -18,8 +19,11 @@ pub struct Via {
     /// Transport token upper-cased as written (`UDP`, `TCP`, `TLS`, `WS`, `WSS`, or any
     /// unknown token: RFC 4475 §3.1.1.10 says they are legal).
     pub transport: SipStr,
+    /// Host of sent-by.
     pub host: Host,
+    /// Port of sent-by, if written.
     pub port: Option<u16>,
+    /// Via parameters in order.
     pub params: Params,
 }
 
@@ -142,6 +146,7 @@ impl Via {
         Ok(())
     }
 
+    /// The `branch` parameter.
     pub fn branch(&self) -> Option<&str> {
         self.params.value("branch")
     }
@@ -154,6 +159,7 @@ impl Via {
             .is_some_and(|b| b.len() > BRANCH_MAGIC.len() && b.starts_with(BRANCH_MAGIC))
     }
 
+    /// The `received` parameter.
     pub fn received(&self) -> Option<&str> {
         self.params.value("received")
     }
@@ -174,14 +180,16 @@ impl Via {
         self.params.value("ttl").and_then(|t| t.parse().ok())
     }
 
+    /// Writes the value in canonical form (`SIP/2.0/UDP host:port;params`).
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.protocol.as_bytes());
         out.push(b'/');
         out.extend_from_slice(self.transport.as_bytes());
         out.push(b' ');
-        out.extend_from_slice(self.host.to_string().as_bytes());
+        self.host.write_to(out);
         if let Some(port) = self.port {
-            out.extend_from_slice(format!(":{port}").as_bytes());
+            // Writing into a Vec cannot fail.
+            let _ = std::io::Write::write_fmt(out, format_args!(":{port}"));
         }
         self.params.write_to(out);
     }

@@ -82,3 +82,23 @@ fn serialisation_uses_long_names_and_replaces_content_length() {
     request.write_to(&mut reused);
     assert!(reused.starts_with(b"prefixOPTIONS "));
 }
+
+#[test]
+fn values_built_in_code_cannot_inject_lines() {
+    let mut request = herald_sip::Request::new(
+        herald_sip::Method::Message,
+        herald_sip::Uri::parse_str("sip:a@b").unwrap(),
+    );
+    request
+        .headers
+        .push(HeaderName::Subject, "hi\r\nVia: SIP/2.0/UDP evil");
+    let written = request.to_bytes();
+    let text = String::from_utf8(written.to_vec()).unwrap();
+    assert_eq!(
+        text,
+        "MESSAGE sip:a@b SIP/2.0\r\nSubject: hi  Via: SIP/2.0/UDP evil\r\nContent-Length: 0\r\n\r\n"
+    );
+    let response = herald_sip::response::from_request(&request, 200, Some("OK\nX: y"), None);
+    let text = String::from_utf8(response.to_bytes().to_vec()).unwrap();
+    assert_eq!(text, "SIP/2.0 200 OK X: y\r\nContent-Length: 0\r\n\r\n");
+}
