@@ -1,14 +1,18 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Registration: where a user can be reached, and who they are.
+//!
+//! - [`location`]: the location service (bindings of an address-of-record to contacts,
+//!   each tied to the flow it registered over) behind a trait, with the in-memory
+//!   implementation a single server uses; an Enterprise pool plugs in a shared one.
+//! - [`authn`]: digest authentication of requests against the user directory
+//!   (401/407 challenges, stale nonces, no user enumeration).
+//! - [`register`]: the REGISTER handler (RFC 3261 §10.3, RFC 5626 instance/reg-id).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod authn;
+pub mod domains;
+pub mod location;
+pub mod register;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use authn::{AuthOutcome, Authenticator, Challenge, ChallengeKind};
+pub use domains::ServedDomains;
+pub use location::{Binding, BindingKey, LocationService, MemoryLocation};
+pub use register::{Registrar, RegistrarConfig};

@@ -1,14 +1,14 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The SIP server core. Data flows one way: transport -> [`inbound`] (parse, NAT
+//! stamping, transaction matching) -> [`router`] (generic request checks, then the
+//! service for the method) -> back out through the transaction layer and
+//! [`outbound`] (RFC 3261 §18.2.2 response routing).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod checks;
+pub mod config;
+pub mod inbound;
+pub mod outbound;
+pub mod router;
+pub mod server;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use config::ServerConfig;
+pub use server::{Server, ServerError};

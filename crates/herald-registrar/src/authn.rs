@@ -1,0 +1,205 @@
+//! Digest authentication of requests (RFC 3261 §22, RFC 7616, RFC 8760) against the
+//! user directory.
+//!
+//! Unknown users, disabled users and wrong passwords all get the same answer, after
+//! the same amount of hashing, so that the server never tells which users exist.
+use herald_auth::{Algorithm, Credentials, NonceCheck, NonceManager};
+use herald_sip::{HeaderName, Request};
+use herald_store::{SharedStore, User};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Registrars challenge with 401/WWW-Authenticate; proxies and other services with
+/// 407/Proxy-Authenticate (RFC 3261 §22.2, §22.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeKind {
+    Www,
+    Proxy,
+}
+
+impl ChallengeKind {
+    pub fn status(self) -> u16 {
+        match self {
+            ChallengeKind::Www => 401,
+            ChallengeKind::Proxy => 407,
+        }
+    }
+    fn credentials_header(self) -> HeaderName {
+        match self {
+            ChallengeKind::Www => HeaderName::Authorization,
+            ChallengeKind::Proxy => HeaderName::ProxyAuthorization,
+        }
+    }
+    pub fn challenge_header(self) -> HeaderName {
+        match self {
+            ChallengeKind::Www => HeaderName::WwwAuthenticate,
+            ChallengeKind::Proxy => HeaderName::ProxyAuthenticate,
+        }
+    }
+}
+
+/// A challenge to send: the status and one challenge header value per algorithm,
+/// most preferred first (RFC 8760 §2.4).
+#[derive(Clone, Debug)]
+pub struct Challenge {
+    pub status: u16,
+    pub header: HeaderName,
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum AuthOutcome {
+    Authenticated(User),
+    Challenge(Challenge),
+    /// Credentials were checked and are wrong, or name no usable account. The same
+    /// for all of these cases on purpose.
+    Forbidden,
+}
+
+/// How long a directory entry is trusted without re-reading the store. Admin changes
+/// made through the running server invalidate entries at once.
+const USER_CACHE_TTL: Duration = Duration::from_secs(30);
+const USER_CACHE_MAX: usize = 500_000;
+
+pub struct Authenticator {
+    store: SharedStore,
+    nonces: NonceManager,
+    algorithms: Vec<Algorithm>,
+    cache: Mutex<HashMap<String, (Option<User>, Instant)>>,
+    /// HA1s checked against when the user does not exist, so the work is the same.
+    decoy_md5: String,
+    decoy_sha256: String,
+}
+
+impl Authenticator {
+    /// `algorithms`: offered in this order (e.g. SHA-256 then MD5).
+    pub fn new(store: SharedStore, nonce_lifetime: Duration, algorithms: Vec<Algorithm>) -> Self {
+        let decoy_pw: String = format!("{:x}", rand::random::<u128>());
+        Authenticator {
+            store,
+            nonces: NonceManager::new(nonce_lifetime),
+            algorithms,
+            cache: Mutex::new(HashMap::new()),
+            decoy_md5: herald_auth::ha1(Algorithm::Md5, "decoy", "decoy", &decoy_pw),
+            decoy_sha256: herald_auth::ha1(Algorithm::Sha256, "decoy", "decoy", &decoy_pw),
+        }
+    }
+
+    /// Forgets the cached directory entry of `aor` (after an admin change).
+    pub fn invalidate(&self, aor: &str) {
+        self.cache.lock().remove(aor);
+    }
+
+    fn challenge(
+        &self,
+        kind: ChallengeKind,
+        realm: &str,
+        client: IpAddr,
+        stale: bool,
+    ) -> Challenge {
+        let nonce = self.nonces.issue(client);
+        let values = self
+            .algorithms
+            .iter()
+            .map(|alg| herald_auth::challenge(realm, &nonce, self.nonces.opaque(), *alg, stale))
+            .collect();
+        Challenge {
+            status: kind.status(),
+            header: kind.challenge_header(),
+            values,
+        }
+    }
+
+    async fn user(&self, aor: &str) -> Option<User> {
+        let now = Instant::now();
+        if let Some((user, at)) = self.cache.lock().get(aor)
+            && now.duration_since(*at) < USER_CACHE_TTL
+        {
+            return user.clone();
+        }
+        let user = match self.store.get_user(aor).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(%aor, error = %e, "directory lookup failed");
+                return None;
+            }
+        };
+        let mut cache = self.cache.lock();
+        if cache.len() >= USER_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(aor.to_owned(), (user.clone(), now));
+        user
+    }
+
+    /// Picks the Digest credentials for `realm` among the request's credential headers.
+    fn credentials(req: &Request, kind: ChallengeKind, realm: &str) -> Option<Credentials> {
+        let name = kind.credentials_header();
+        req.headers
+            .get_all(&name)
+            .filter_map(|v| herald_auth::parse_credentials(v).ok())
+            .find(|c| c.realm.eq_ignore_ascii_case(realm))
+    }
+
+    /// Authenticates `req` for `realm` (the served domain). The digest username is the
+    /// user part of the account's address.
+    pub async fn authenticate(
+        &self,
+        req: &Request,
+        kind: ChallengeKind,
+        realm: &str,
+        client: IpAddr,
+    ) -> AuthOutcome {
+        let Some(creds) = Self::credentials(req, kind, realm) else {
+            return AuthOutcome::Challenge(self.challenge(kind, realm, client, false));
+        };
+        if !self.algorithms.contains(&creds.algorithm) {
+            return AuthOutcome::Challenge(self.challenge(kind, realm, client, false));
+        }
+        match self.nonces.check(&creds.nonce, client, creds.nc, false) {
+            NonceCheck::Valid => {}
+            NonceCheck::Stale => {
+                return AuthOutcome::Challenge(self.challenge(kind, realm, client, true));
+            }
+            NonceCheck::Invalid | NonceCheck::Replayed => {
+                return AuthOutcome::Challenge(self.challenge(kind, realm, client, false));
+            }
+        }
+        let aor = format!("{}@{}", creds.username, realm.to_ascii_lowercase());
+        let user = self.user(&aor).await.filter(|u| u.enabled);
+        let method = req.method.as_str();
+        let ok = match &user {
+            Some(u) => {
+                let ha1 = match creds.algorithm {
+                    Algorithm::Md5 => &u.ha1_md5,
+                    Algorithm::Sha256 => &u.ha1_sha256,
+                };
+                herald_auth::verify_response(&creds, ha1, method)
+            }
+            None => {
+                let decoy = match creds.algorithm {
+                    Algorithm::Md5 => &self.decoy_md5,
+                    Algorithm::Sha256 => &self.decoy_sha256,
+                };
+                let _ = herald_auth::verify_response(&creds, decoy, method);
+                false
+            }
+        };
+        if !ok {
+            return AuthOutcome::Forbidden;
+        }
+        // Only now burn the nonce count: a wrong guess must not lock a real client out.
+        match self.nonces.check(&creds.nonce, client, creds.nc, true) {
+            NonceCheck::Valid => match user {
+                Some(u) => AuthOutcome::Authenticated(u),
+                None => AuthOutcome::Forbidden,
+            },
+            NonceCheck::Stale => AuthOutcome::Challenge(self.challenge(kind, realm, client, true)),
+            NonceCheck::Invalid | NonceCheck::Replayed => {
+                AuthOutcome::Challenge(self.challenge(kind, realm, client, false))
+            }
+        }
+    }
+}

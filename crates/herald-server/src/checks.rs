@@ -1,0 +1,122 @@
+//! The generic checks every request passes before a service sees it, in the order of
+//! RFC 3261 §8.2 (method, headers, content), each with a response that says why.
+use herald_sip::{HeaderName, Method, Request, Scheme};
+
+/// Extensions (option tags) we implement. Anything else in Require/Proxy-Require gets
+/// 420 Bad Extension listing it (RFC 3261 §8.2.2.3, RFC 4475 §3.3.5).
+pub const SUPPORTED_EXTENSIONS: &[&str] = &["path", "outbound", "gruu"];
+
+/// Methods a service handles today.
+pub const ALLOWED_METHODS: &[Method] = &[
+    Method::Register,
+    Method::Options,
+    Method::Ack,
+    Method::Cancel,
+];
+
+/// Body types we understand (Accept header of 415 responses).
+pub const ACCEPTED_TYPES: &[&str] = &[
+    "application/sdp",
+    "text/plain",
+    "message/cpim",
+    "application/im-iscomposing+xml",
+    "application/pidf+xml",
+    "application/simple-filter+xml",
+    "application/rlmi+xml",
+    "multipart/mixed",
+    "multipart/related",
+    "multipart/alternative",
+];
+
+pub fn allow_header() -> String {
+    ALLOWED_METHODS
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A failed check: the status, its reason phrase and any header that explains it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(HeaderName, String)>,
+}
+
+impl Reject {
+    fn new(status: u16, reason: impl Into<String>) -> Self {
+        Reject {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
+    }
+    fn with(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// Checks of §8.2.1 (methods) and §8.2.2 (Request-URI scheme, Require), §8.2.3
+/// (content), and Max-Forwards (§16.3) for requests we would route onward.
+pub fn check(req: &Request) -> Result<(), Reject> {
+    if let Method::Other(m) = &req.method {
+        let _ = m;
+        return Err(Reject::new(501, "Not Implemented").with(HeaderName::Allow, allow_header()));
+    }
+    if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips) {
+        return Err(Reject::new(416, "Unsupported URI Scheme"));
+    }
+    let mut unsupported: Vec<String> = Vec::new();
+    for name in [HeaderName::Require, HeaderName::ProxyRequire] {
+        for tag in req.headers.values(&name) {
+            let tag = tag.trim();
+            if !tag.is_empty()
+                && !SUPPORTED_EXTENSIONS
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(tag))
+                && !unsupported.iter().any(|u| u.eq_ignore_ascii_case(tag))
+            {
+                unsupported.push(tag.to_owned());
+            }
+        }
+    }
+    if !unsupported.is_empty() && req.method != Method::Ack && req.method != Method::Cancel {
+        return Err(
+            Reject::new(420, "Bad Extension").with(HeaderName::Unsupported, unsupported.join(", "))
+        );
+    }
+    if !req.body.is_empty() {
+        let ctype = req.content_type().unwrap_or("application/octet-stream");
+        let base = ctype.split(';').next().unwrap_or("").trim();
+        if !ACCEPTED_TYPES.iter().any(|t| t.eq_ignore_ascii_case(base)) {
+            return Err(Reject::new(415, "Unsupported Media Type")
+                .with(HeaderName::Accept, ACCEPTED_TYPES.join(", ")));
+        }
+    }
+    if req.method == Method::Invite && req.headers.count(&HeaderName::Accept) > 0 {
+        let accepts_sdp = req.headers.values(&HeaderName::Accept).iter().any(|a| {
+            let base = a
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            base == "application/sdp" || base == "application/*" || base == "*/*"
+        });
+        if !accepts_sdp {
+            return Err(
+                Reject::new(406, "Not Acceptable").with(HeaderName::Accept, "application/sdp")
+            );
+        }
+    }
+    // A request for a user would be routed onward; with no hops left it must stop here.
+    if req.max_forwards() == Some(0) && req.uri.user.is_some() && req.method != Method::Register {
+        return Err(Reject::new(483, "Too Many Hops"));
+    }
+    if !ALLOWED_METHODS.contains(&req.method) {
+        return Err(Reject::new(405, "Method Not Allowed").with(HeaderName::Allow, allow_header()));
+    }
+    Ok(())
+}

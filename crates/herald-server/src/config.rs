@@ -1,0 +1,38 @@
+//! Settings of a running server (the binary fills them from herald.toml and flags).
+use herald_auth::Algorithm;
+use herald_registrar::RegistrarConfig;
+use herald_transport::TransportConfig;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Served domains; the first is primary and is the digest realm by default.
+    pub domains: Vec<String>,
+    /// Host names and addresses that mean the primary domain (e.g. the server's IPs).
+    pub aliases: Vec<String>,
+    pub transport: TransportConfig,
+    pub registrar: RegistrarConfig,
+    /// How long a digest nonce stays usable before the client is told `stale=true`.
+    pub nonce_lifetime: Duration,
+    /// Offered in this order in challenges.
+    pub digest_algorithms: Vec<Algorithm>,
+    /// Worker tasks that process requests; requests from one source stay in order.
+    pub workers: usize,
+    /// `Server` / `User-Agent` header value.
+    pub product: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            domains: vec!["herald.test".into()],
+            aliases: Vec::new(),
+            transport: TransportConfig::default(),
+            registrar: RegistrarConfig::default(),
+            nonce_lifetime: Duration::from_secs(300),
+            digest_algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            workers: 64,
+            product: concat!("Herald/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! One received message, from bytes to the response on the wire: parse, stamp the top
+//! Via with where it really came from, match it to a transaction, route it, answer.
+use crate::outbound::{response_target, sendable};
+use crate::router::Router;
+use bytes::Bytes;
+use herald_sip::message::{ParseLimits, Rejected};
+use herald_sip::{HeaderName, Message, Request, Via, response};
+use herald_transaction::{Incoming, Output, TransactionManager};
+use herald_transport::{Source, Target, TransportHandle};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Inbound {
+    pub(crate) tm: Arc<TransactionManager<Target>>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) transport: TransportHandle,
+    pub(crate) limits: ParseLimits,
+}
+
+impl Inbound {
+    pub async fn on_message(&self, source: Source, data: Bytes) {
+        match Message::parse(data, &self.limits) {
+            Ok(Message::Request(req)) => self.on_request(req, source).await,
+            Ok(Message::Response(resp)) => {
+                let mut out = Vec::new();
+                match self.tm.on_response(&resp, Instant::now(), &mut out) {
+                    Ok(true) => {}
+                    Ok(false) => tracing::debug!(
+                        status = resp.status,
+                        "response matches no transaction: dropped"
+                    ),
+                    Err(e) => tracing::debug!(error = %e, "unusable response dropped"),
+                }
+                self.send_all(out).await;
+            }
+            Err(rejected) => self.on_rejected(rejected, source).await,
+        }
+    }
+
+    async fn on_request(&self, mut req: Request, source: Source) {
+        let top = match stamp_via(&mut req, &source) {
+            Ok(v) => v,
+            Err(reason) => {
+                // Without a usable Via there is no way to route a response safely.
+                tracing::debug!(%reason, remote = %source.remote, "request with unusable Via dropped");
+                return;
+            }
+        };
+        let target = response_target(Some(&top), &source);
+        let reliable = source.transport.is_reliable();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        let incoming = match self.tm.on_request(&req, target, reliable, now, &mut out) {
+            Ok(i) => i,
+            Err(e) => {
+                let resp = response::from_request(&req, 400, Some(&e.reason), Some("x"));
+                self.send(target, resp.to_bytes()).await;
+                return;
+            }
+        };
+        self.send_all(std::mem::take(&mut out)).await;
+        match incoming {
+            Incoming::New { key } => {
+                let resp = self.router.handle(&req, &source).await;
+                if let Err(e) = self.tm.respond(&key, &resp, Instant::now(), &mut out) {
+                    tracing::debug!(error = %e, "response not sent: transaction gone");
+                }
+                self.send_all(out).await;
+            }
+            Incoming::Cancel { invite: Some(key) } => {
+                // Nothing we run today keeps an INVITE pending, but if one is, it ends 487.
+                let _ = key;
+            }
+            Incoming::Retransmission
+            | Incoming::AckAbsorbed
+            | Incoming::StrayAck
+            | Incoming::Cancel { invite: None } => {}
+        }
+    }
+
+    /// A message that did not parse: answer requests with the status and reason the
+    /// parser gave (routed by the raw top Via), drop everything else.
+    async fn on_rejected(&self, rejected: Rejected, source: Source) {
+        let Rejected { error, headers } = rejected;
+        let (Some(status), Some(headers)) = (error.status(), headers) else {
+            tracing::debug!(reason = %error, remote = %source.remote, "unparseable message dropped");
+            return;
+        };
+        let top = headers
+            .values(&HeaderName::Via)
+            .first()
+            .and_then(|v| Via::parse(v).ok());
+        let target = response_target(top.as_ref(), &source);
+        let reason = format!("{} ({})", response::reason_phrase(status), error.reason);
+        let resp = response::from_headers(&headers, status, &reason, Some("x"));
+        tracing::debug!(%status, reason = %error, remote = %source.remote, "rejected request");
+        self.send(target, resp.to_bytes()).await;
+    }
+
+    pub(crate) async fn send_all(&self, outputs: Vec<Output<Target>>) {
+        for o in outputs {
+            if let Output::Send { ctx, data } = o {
+                self.send(ctx, data).await;
+            }
+        }
+    }
+
+    async fn send(&self, target: Target, data: Bytes) {
+        if !sendable(&target) {
+            tracing::debug!(
+                ?target,
+                "refusing to send to a broadcast/unspecified address"
+            );
+            return;
+        }
+        if let Err(e) = self.transport.send(target, data).await {
+            tracing::debug!(?target, error = %e, "send failed");
+        }
+    }
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581: record the source address in `received` when the
+/// sent-by differs, and fill in `rport` when the client asked for it. Returns the
+/// stamped top Via.
+fn stamp_via(req: &mut Request, source: &Source) -> Result<Via, String> {
+    let mut via = req.top_via().map_err(|e| e.reason.into_owned())?;
+    let ip = source.remote.ip();
+    let sent_by_is_source = matches!(&via.host, herald_sip::Host::Ip(h) if *h == ip);
+    let wants_rport = via.rport().is_some();
+    if sent_by_is_source && !wants_rport {
+        return Ok(via);
+    }
+    via.params.set("received", Some(ip.to_string().into()));
+    if wants_rport {
+        via.params
+            .set("rport", Some(source.remote.port().to_string().into()));
+    }
+    let mut out = Vec::with_capacity(96);
+    via.write_to(&mut out);
+    let value = String::from_utf8_lossy(&out).into_owned();
+    req.headers.remove_first_value(&HeaderName::Via);
+    req.headers.push_front(HeaderName::Via, value);
+    Ok(via)
+}

@@ -1,0 +1,190 @@
+//! Start-up and the event loop: transport events are spread over worker tasks by
+//! source address (so one client's requests stay in order while different clients are
+//! served in parallel); background tasks expire bindings and clean up closed flows.
+use crate::config::ServerConfig;
+use crate::inbound::Inbound;
+use crate::router::Router;
+use herald_registrar::{Authenticator, LocationService, MemoryLocation, Registrar, ServedDomains};
+use herald_sip::message::ParseLimits;
+use herald_store::SharedStore;
+use herald_transaction::{Output, Timers, TransactionManager};
+use herald_transport::{Event, ListenSpec, Source, Target, TransportError, TransportHandle};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// A running server.
+pub struct Server {
+    transport: TransportHandle,
+    location: Arc<dyn LocationService>,
+    auth: Arc<Authenticator>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Per-worker queue depth; a full queue makes the dispatcher wait (back-pressure to
+/// the transport, which drops UDP and stops reading TCP).
+const WORKER_QUEUE: usize = 1024;
+
+impl Server {
+    pub async fn start(config: ServerConfig, store: SharedStore) -> Result<Server, ServerError> {
+        if config.domains.is_empty() {
+            return Err(ServerError::Config(
+                "at least one domain is required".into(),
+            ));
+        }
+        let limits = ParseLimits {
+            max_message_size: config.transport.max_message_size,
+            ..ParseLimits::default()
+        };
+        let (transport, events) = herald_transport::start(config.transport.clone()).await?;
+
+        let mut aliases = config.aliases.clone();
+        aliases.extend([
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ]);
+        for spec in transport.local_addrs() {
+            if !spec.addr.ip().is_unspecified() {
+                aliases.push(spec.addr.ip().to_string());
+            }
+        }
+        let domains = ServedDomains::new(config.domains.clone(), aliases);
+        let location: Arc<dyn LocationService> = Arc::new(MemoryLocation::new());
+        let auth = Arc::new(Authenticator::new(
+            store,
+            config.nonce_lifetime,
+            config.digest_algorithms.clone(),
+        ));
+        let registrar = Arc::new(Registrar::new(
+            config.registrar.clone(),
+            domains,
+            location.clone(),
+            auth.clone(),
+        ));
+        let router = Arc::new(Router::new(registrar, config.product.clone()));
+
+        // Timer-driven outputs (retransmissions) are sent from a task of their own.
+        let (timer_tx, mut timer_rx) = mpsc::unbounded_channel::<Output<Target>>();
+        let sink: Arc<dyn Fn(Output<Target>) + Send + Sync> = Arc::new(move |o| {
+            let _ = timer_tx.send(o);
+        });
+        let tm = TransactionManager::new(Timers::default(), 16, sink);
+        let inbound = Arc::new(Inbound {
+            tm,
+            router,
+            transport: transport.clone(),
+            limits,
+        });
+
+        let mut tasks = Vec::new();
+        {
+            let inbound = inbound.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(o) = timer_rx.recv().await {
+                    inbound.send_all(vec![o]).await;
+                }
+            }));
+        }
+        tasks.push(tokio::spawn(dispatch(
+            events,
+            inbound,
+            location.clone(),
+            config.workers.max(1),
+        )));
+        {
+            let location = location.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    let gone = location.expire(Instant::now()).await;
+                    if !gone.is_empty() {
+                        tracing::debug!(count = gone.len(), "bindings expired");
+                    }
+                }
+            }));
+        }
+        Ok(Server {
+            transport,
+            location,
+            auth,
+            tasks,
+        })
+    }
+
+    pub fn local_addrs(&self) -> Vec<ListenSpec> {
+        self.transport.local_addrs()
+    }
+    pub fn transport(&self) -> &TransportHandle {
+        &self.transport
+    }
+    pub fn location(&self) -> &Arc<dyn LocationService> {
+        &self.location
+    }
+
+    /// A user was changed by an administrator: forget cached credentials, and end the
+    /// bindings of a removed or disabled user at once.
+    pub async fn user_changed(&self, aor: &str, still_enabled: bool) {
+        self.auth.invalidate(aor);
+        if !still_enabled {
+            let n = self.location.remove_aor(aor).await;
+            tracing::info!(%aor, bindings = n, "user removed or disabled: bindings ended");
+        }
+    }
+
+    /// Stops accepting, closes flows, stops the tasks.
+    pub async fn shutdown(self) {
+        self.transport.shutdown().await;
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn dispatch(
+    mut events: mpsc::Receiver<Event>,
+    inbound: Arc<Inbound>,
+    location: Arc<dyn LocationService>,
+    workers: usize,
+) {
+    let mut queues = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (tx, mut rx) = mpsc::channel::<(Source, bytes::Bytes)>(WORKER_QUEUE);
+        let inbound = inbound.clone();
+        tokio::spawn(async move {
+            while let Some((source, data)) = rx.recv().await {
+                inbound.on_message(source, data).await;
+            }
+        });
+        queues.push(tx);
+    }
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Message { source, data } => {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                source.remote.hash(&mut h);
+                let idx = (h.finish() as usize) % queues.len();
+                if queues[idx].send((source, data)).await.is_err() {
+                    tracing::error!("worker stopped; dropping message");
+                }
+            }
+            Event::FlowClosed { flow, remote } => {
+                let aors = location.remove_flow(flow).await;
+                if !aors.is_empty() {
+                    tracing::debug!(flow, %remote, count = aors.len(), "flow closed: its bindings ended");
+                }
+            }
+        }
+    }
+}

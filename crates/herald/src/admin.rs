@@ -1,0 +1,235 @@
+//! Administration: one set of commands, run against the store directly when no server
+//! uses the data directory, or sent over the server's local admin socket
+//! (`DATA_DIR/admin.sock`, JSON lines) so that changes take effect at once (cached
+//! credentials dropped, registrations of removed or disabled users ended).
+use crate::users;
+use anyhow::{Context, Result, anyhow};
+use herald_store::{NewUser, SharedStore, StoreError};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+// Named by area then verb: contact-list and access-level commands join these later.
+#[allow(clippy::enum_variant_names)]
+pub enum AdminCommand {
+    UserAdd {
+        address: String,
+        password: String,
+        display_name: Option<String>,
+    },
+    UserList,
+    UserRemove {
+        address: String,
+    },
+    UserPasswd {
+        address: String,
+        password: String,
+    },
+    UserEnable {
+        address: String,
+        enabled: bool,
+    },
+    /// Users already hashed by the CLI (the CSV is read where the file is).
+    UserImport {
+        users: Vec<ImportedUser>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportedUser {
+    pub username: String,
+    pub domain: String,
+    pub display_name: Option<String>,
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdminReply {
+    pub ok: bool,
+    /// Human-readable output (one line per user for `UserList`).
+    pub output: String,
+}
+
+/// What a command changed that a running server must act on.
+pub enum Effect {
+    None,
+    UserChanged { aor: String, enabled: bool },
+}
+
+fn aor_of(address: &str) -> Result<String> {
+    let (u, d) = users::split_address(address)?;
+    Ok(format!("{u}@{d}"))
+}
+
+fn store_err(e: StoreError) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+/// Runs a command on the store.
+pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, Effect)> {
+    match cmd {
+        AdminCommand::UserAdd {
+            address,
+            password,
+            display_name,
+        } => {
+            let u = store
+                .add_user(users::new_user(&address, &password, display_name)?)
+                .await
+                .map_err(store_err)?;
+            Ok((
+                format!("added {}", u.aor),
+                Effect::UserChanged {
+                    aor: u.aor,
+                    enabled: true,
+                },
+            ))
+        }
+        AdminCommand::UserList => {
+            let list = store.list_users().await.map_err(store_err)?;
+            let mut out = String::new();
+            for u in list {
+                out.push_str(&format!(
+                    "{}\t{}\t{}\n",
+                    u.aor,
+                    if u.enabled { "enabled" } else { "disabled" },
+                    u.display_name.unwrap_or_default()
+                ));
+            }
+            Ok((out.trim_end().to_owned(), Effect::None))
+        }
+        AdminCommand::UserRemove { address } => {
+            let aor = aor_of(&address)?;
+            store.remove_user(&aor).await.map_err(store_err)?;
+            Ok((
+                format!("removed {aor}"),
+                Effect::UserChanged {
+                    aor,
+                    enabled: false,
+                },
+            ))
+        }
+        AdminCommand::UserPasswd { address, password } => {
+            let nu = users::new_user(&address, &password, None)?;
+            let aor = format!("{}@{}", nu.username, nu.domain);
+            store
+                .set_password(&aor, &nu.ha1_md5, &nu.ha1_sha256)
+                .await
+                .map_err(store_err)?;
+            Ok((
+                format!("password changed for {aor}"),
+                Effect::UserChanged { aor, enabled: true },
+            ))
+        }
+        AdminCommand::UserEnable { address, enabled } => {
+            let aor = aor_of(&address)?;
+            store.set_enabled(&aor, enabled).await.map_err(store_err)?;
+            let word = if enabled { "enabled" } else { "disabled" };
+            Ok((
+                format!("{word} {aor}"),
+                Effect::UserChanged { aor, enabled },
+            ))
+        }
+        AdminCommand::UserImport { users } => {
+            let new: Vec<NewUser> = users
+                .into_iter()
+                .map(|u| NewUser {
+                    username: u.username,
+                    domain: u.domain,
+                    display_name: u.display_name,
+                    ha1_md5: u.ha1_md5,
+                    ha1_sha256: u.ha1_sha256,
+                })
+                .collect();
+            let n = store.import_users(new).await.map_err(store_err)?;
+            Ok((format!("imported {n} users"), Effect::None))
+        }
+    }
+}
+
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("admin.sock")
+}
+
+/// Sends `cmd` to a running server, if one listens on the data directory's socket.
+/// `Ok(None)`: no server there (the caller works on the store itself).
+pub async fn try_remote(data_dir: &Path, cmd: &AdminCommand) -> Result<Option<AdminReply>> {
+    let path = socket_path(data_dir);
+    let Ok(stream) = UnixStream::connect(&path).await else {
+        return Ok(None);
+    };
+    let (r, mut w) = stream.into_split();
+    let mut line = serde_json::to_string(cmd)?;
+    line.push('\n');
+    w.write_all(line.as_bytes())
+        .await
+        .context("writing to the admin socket")?;
+    w.shutdown().await.ok();
+    let mut reply = String::new();
+    BufReader::new(r)
+        .read_line(&mut reply)
+        .await
+        .context("reading from the admin socket")?;
+    let reply: AdminReply =
+        serde_json::from_str(&reply).context("bad reply from the server's admin socket")?;
+    Ok(Some(reply))
+}
+
+/// Serves the admin socket. `on_effect` applies changes to the running server.
+pub async fn serve<F, Fut>(data_dir: &Path, store: SharedStore, on_effect: F) -> Result<()>
+where
+    F: Fn(Effect) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let path = socket_path(data_dir);
+    // A socket file left by a killed server is stale: nobody answers on it.
+    if path.exists() && UnixStream::connect(&path).await.is_err() {
+        std::fs::remove_file(&path).ok();
+    }
+    let listener =
+        UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).ok();
+    }
+    let on_effect = Arc::new(on_effect);
+    loop {
+        let (stream, _) = listener.accept().await.context("admin socket accept")?;
+        let store = store.clone();
+        let on_effect = on_effect.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = BufReader::new(r);
+            if reader.read_line(&mut line).await.is_err() {
+                return;
+            }
+            let reply = match serde_json::from_str::<AdminCommand>(&line) {
+                Err(e) => AdminReply {
+                    ok: false,
+                    output: format!("bad admin command: {e}"),
+                },
+                Ok(cmd) => match execute(&store, cmd).await {
+                    Ok((output, effect)) => {
+                        on_effect(effect).await;
+                        AdminReply { ok: true, output }
+                    }
+                    Err(e) => AdminReply {
+                        ok: false,
+                        output: format!("{e:#}"),
+                    },
+                },
+            };
+            if let Ok(mut s) = serde_json::to_string(&reply) {
+                s.push('\n');
+                let _ = w.write_all(s.as_bytes()).await;
+            }
+        });
+    }
+}

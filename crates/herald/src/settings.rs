@@ -1,0 +1,221 @@
+//! `herald.toml` and its merge with command-line flags (flags win).
+use crate::cli::ServeArgs;
+use anyhow::{Context, Result, bail};
+use herald_auth::Algorithm;
+use herald_server::ServerConfig;
+use herald_transport::{ListenSpec, TlsSettings, Transport};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEMO_DOMAIN: &str = "herald.test";
+
+/// The file format. Every field is optional; see README.md for an example.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub domains: Option<Vec<String>>,
+    pub aliases: Option<Vec<String>>,
+    pub listen: Option<Vec<String>>,
+    pub log: Option<String>,
+    pub tls: Option<TlsFile>,
+    pub registrar: Option<RegistrarFile>,
+    pub auth: Option<AuthFile>,
+    pub limits: Option<LimitsFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarFile {
+    pub min_expires: Option<u32>,
+    pub max_expires: Option<u32>,
+    pub default_expires: Option<u32>,
+    pub max_bindings_per_user: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFile {
+    pub nonce_lifetime_secs: Option<u64>,
+    /// e.g. ["SHA-256", "MD5"], offered in this order.
+    pub algorithms: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    pub max_message_size: Option<usize>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
+}
+
+/// Reads the config file: `explicit` if given (must exist), else `DATA_DIR/herald.toml`
+/// if present, else defaults.
+pub fn load_file(explicit: Option<&Path>, data_dir: &Path) -> Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = data_dir.join("herald.toml");
+            if !p.exists() {
+                return Ok(FileConfig::default());
+            }
+            p
+        }
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// The server settings: defaults, then the file, then flags.
+pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Result<ServerConfig> {
+    let mut cfg = ServerConfig::default();
+    let domains = if !args.domains.is_empty() {
+        args.domains.clone()
+    } else {
+        file.domains
+            .clone()
+            .unwrap_or_else(|| vec![DEMO_DOMAIN.to_owned()])
+    };
+    for d in &domains {
+        if d.is_empty() || d.contains(|c: char| c.is_whitespace() || c == '@' || c == ':') {
+            bail!("invalid domain {d:?}: give a bare host name such as example.com");
+        }
+    }
+    cfg.domains = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+    cfg.aliases = file.aliases.clone().unwrap_or_default();
+
+    let listen: Vec<String> = if !args.listen.is_empty() {
+        args.listen.clone()
+    } else {
+        file.listen.clone().unwrap_or_else(|| {
+            vec![
+                "udp:0.0.0.0:5060".into(),
+                "tcp:0.0.0.0:5060".into(),
+                "tls:0.0.0.0:5061".into(),
+            ]
+        })
+    };
+    cfg.transport.listen = listen
+        .iter()
+        .map(|s| {
+            s.parse::<ListenSpec>()
+                .map_err(|e| anyhow::anyhow!("--listen {s}: {e}"))
+        })
+        .collect::<Result<_>>()?;
+    if cfg.transport.listen.is_empty() {
+        bail!("no listener configured");
+    }
+
+    let wants_tls = cfg
+        .transport
+        .listen
+        .iter()
+        .any(|l| l.transport == Transport::Tls);
+    let tls = match (&args.tls_cert, &args.tls_key, &file.tls) {
+        (Some(cert), Some(key), _) => Some(TlsSettings {
+            cert_pem: cert.clone(),
+            key_pem: key.clone(),
+        }),
+        (_, _, Some(t)) => Some(TlsSettings {
+            cert_pem: t.cert.clone(),
+            key_pem: t.key.clone(),
+        }),
+        _ if wants_tls => Some(
+            herald_transport::ensure_self_signed(data_dir, &cfg.domains[0])
+                .context("making a self-signed TLS certificate")?,
+        ),
+        _ => None,
+    };
+    cfg.transport.tls = tls;
+
+    if let Some(r) = &file.registrar {
+        let reg = &mut cfg.registrar;
+        reg.min_expires = r.min_expires.unwrap_or(reg.min_expires);
+        reg.max_expires = r.max_expires.unwrap_or(reg.max_expires);
+        reg.default_expires = r.default_expires.unwrap_or(reg.default_expires);
+        reg.max_bindings_per_user = r.max_bindings_per_user.unwrap_or(reg.max_bindings_per_user);
+        if reg.min_expires > reg.max_expires {
+            bail!(
+                "registrar.min_expires ({}) is above max_expires ({})",
+                reg.min_expires,
+                reg.max_expires
+            );
+        }
+    }
+    if let Some(a) = &file.auth {
+        if let Some(secs) = a.nonce_lifetime_secs {
+            cfg.nonce_lifetime = Duration::from_secs(secs.max(1));
+        }
+        if let Some(algs) = &a.algorithms {
+            cfg.digest_algorithms = algs
+                .iter()
+                .map(|s| {
+                    Algorithm::parse(s)
+                        .ok_or_else(|| anyhow::anyhow!("unknown digest algorithm {s:?}"))
+                })
+                .collect::<Result<_>>()?;
+            if cfg.digest_algorithms.is_empty() {
+                bail!("auth.algorithms must name at least one algorithm");
+            }
+        }
+    }
+    if let Some(l) = &file.limits {
+        let t = &mut cfg.transport;
+        t.max_message_size = l.max_message_size.unwrap_or(t.max_message_size);
+        if let Some(s) = l.idle_timeout_secs {
+            t.idle_timeout = Duration::from_secs(s);
+        }
+        t.max_connections = l.max_connections.unwrap_or(t.max_connections);
+        t.max_connections_per_ip = l.max_connections_per_ip.unwrap_or(t.max_connections_per_ip);
+    }
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file() {
+        let file: FileConfig = toml::from_str(
+            "domains = [\"example.com\"]\nlisten = [\"udp:127.0.0.1:5999\"]\n[registrar]\nmin_expires = 120\n",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            domains: vec!["Other.Example".into()],
+            ..Default::default()
+        };
+        let cfg = server_config(&file, &args, dir.path()).unwrap();
+        assert_eq!(cfg.domains, vec!["other.example"]);
+        assert_eq!(cfg.transport.listen.len(), 1);
+        assert_eq!(cfg.registrar.min_expires, 120);
+        assert!(cfg.transport.tls.is_none());
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            listen: vec!["sctp:1.2.3.4:5".into()],
+            ..Default::default()
+        };
+        let err = server_config(&FileConfig::default(), &args, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("sctp:1.2.3.4:5"), "{err}");
+        let args = ServeArgs {
+            domains: vec!["a b".into()],
+            ..Default::default()
+        };
+        assert!(server_config(&FileConfig::default(), &args, dir.path()).is_err());
+    }
+}
