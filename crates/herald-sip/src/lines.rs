@@ -96,8 +96,14 @@ impl Iterator for RawHeaders<'_> {
         {
             value_start += 1;
         }
+        // A continuation line holding only whitespace leaves a fold at the end: trim
+        // it like the leading one, or the unfolded value would end in a space.
         let mut value_end = block_end;
-        while value_end > value_start && section.get(value_end - 1).is_some_and(|&b| is_wsp(b)) {
+        while value_end > value_start
+            && section
+                .get(value_end - 1)
+                .is_some_and(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
             value_end -= 1;
         }
         let folded = has_cr

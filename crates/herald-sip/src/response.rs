@@ -159,7 +159,9 @@ fn to_with_tag(to: &SipStr, status: u16, to_tag: Option<&str>) -> SipStr {
     match NameAddr::parse(to) {
         // Appending works for both forms: after `>`, and after a bare addr-spec whose
         // params are header params anyway.
-        Ok(addr) if addr.tag().is_none() => SipStr::from(format!("{};tag={tag}", to.trim_end())),
+        Ok(addr) if !addr.params.contains("tag") => {
+            SipStr::from(format!("{};tag={tag}", to.trim_end()))
+        }
         _ => to.clone(),
     }
 }

@@ -122,6 +122,12 @@ fn header_syntax() {
             .unwrap(),
         "a b c"
     );
+    // Fuzzing regression: a continuation line of whitespace only adds nothing.
+    let r = request(&OPTIONS.replace("Max-Forwards: 70", "X-Blank: value\r\n \r\n\t"));
+    let blank = HeaderName::parse(b"X-Blank").unwrap();
+    assert_eq!(r.headers.get(&blank).unwrap(), "value");
+    let r = request(&OPTIONS.replace("Max-Forwards: 70", "X-Blank: a\r\n \r\n b"));
+    assert_eq!(r.headers.get(&blank).unwrap(), "a b");
     bad(
         &OPTIONS.replace("Max-Forwards: 70", "Bad Name: 70"),
         ParseErrorKind::BadRequest,

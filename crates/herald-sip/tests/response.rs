@@ -95,6 +95,16 @@ fn to_tag_rules() {
     let resp = from_request(&bare, 200, None, Some("t1"));
     assert_eq!(resp.to().unwrap().tag(), Some("t1"));
     assert!(resp.to().unwrap().uri.params.is_empty());
+    // A valueless `tag` is left alone rather than doubled.
+    let flag = request(&INVITE.replace(
+        "To: Bob <sip:bob@example.com>",
+        "To: <sip:bob@example.com>;tag",
+    ));
+    let resp = from_request(&flag, 200, None, Some("t2"));
+    assert_eq!(
+        resp.headers.get(&HeaderName::To).unwrap(),
+        "<sip:bob@example.com>;tag"
+    );
     // No tag asked for: none added.
     assert_eq!(
         from_request(&req, 404, None, None).to().unwrap().tag(),
