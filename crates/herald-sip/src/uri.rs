@@ -2,7 +2,7 @@
 use crate::{
     chars::parse_digits,
     error::ParseError,
-    escape::{escapes_well_formed, normalize, unescape},
+    escape::{escapes_well_formed, unescape},
     params::{Params, parse_uri_params},
     text::SipStr,
 };
@@ -11,6 +11,8 @@ use std::{
     io::Write,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
 };
+
+mod equivalence;
 
 /// A URI scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -339,9 +341,9 @@ impl Uri {
     pub fn equivalent(&self, other: &Uri) -> bool {
         match (&self.scheme, &other.scheme) {
             (Scheme::Sip, Scheme::Sip) | (Scheme::Sips, Scheme::Sips) => {
-                sip_equivalent(self, other)
+                equivalence::sip(self, other)
             }
-            (Scheme::Tel, Scheme::Tel) => tel_equivalent(self, other),
+            (Scheme::Tel, Scheme::Tel) => equivalence::tel(self, other),
             (Scheme::Other(a), Scheme::Other(b)) => {
                 a.eq_ignore_ascii_case(b) && self.opaque == other.opaque
             }
@@ -475,115 +477,4 @@ fn parse_tel(base: &SipStr, rest: &str, opaque: SipStr) -> Result<Uri, ParseErro
         headers: None,
         opaque,
     })
-}
-
-/// Case-insensitive comparison of escape-normalised text (parameter names/values).
-fn same_normalized_ci(a: &str, b: &str) -> bool {
-    normalize(a).eq_ignore_ascii_case(&normalize(b))
-}
-
-fn param_value_matches(a: Option<&SipStr>, b: Option<&SipStr>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => same_normalized_ci(a, b),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// Finds a parameter by its escape-normalised name (`%6C%72` is `lr`).
-fn find_param<'a>(params: &'a Params, name: &str) -> Option<&'a crate::params::Param> {
-    params.iter().find(|p| same_normalized_ci(&p.name, name))
-}
-
-/// Parameters that must match when present in either URI (RFC 3261 §19.1.4).
-const STRICT_PARAMS: [&str; 5] = ["transport", "user", "ttl", "method", "maddr"];
-
-fn sip_equivalent(a: &Uri, b: &Uri) -> bool {
-    let text_eq = |x: Option<&SipStr>, y: Option<&SipStr>| match (x, y) {
-        (Some(x), Some(y)) => normalize(x) == normalize(y),
-        (None, None) => true,
-        _ => false,
-    };
-    if !text_eq(a.user.as_ref(), b.user.as_ref())
-        || !text_eq(a.password.as_ref(), b.password.as_ref())
-        || !a.host.matches(&b.host)
-        || a.port != b.port
-    {
-        return false;
-    }
-    for name in STRICT_PARAMS {
-        let (pa, pb) = (find_param(&a.params, name), find_param(&b.params, name));
-        match (pa, pb) {
-            (None, None) => {}
-            (Some(pa), Some(pb)) if param_value_matches(pa.value.as_ref(), pb.value.as_ref()) => {}
-            _ => return false,
-        }
-    }
-    // Any other parameter is compared only when both URIs carry it. A name given
-    // twice counts by its first occurrence, on both sides.
-    for pa in a.params.iter() {
-        if !find_param(&a.params, &pa.name).is_some_and(|first| std::ptr::eq(first, pa)) {
-            continue;
-        }
-        if let Some(pb) = find_param(&b.params, &pa.name)
-            && !param_value_matches(pa.value.as_ref(), pb.value.as_ref())
-        {
-            return false;
-        }
-    }
-    headers_equivalent(a.headers.as_ref(), b.headers.as_ref())
-}
-
-/// URI headers are never ignored; they compare as an unordered set of
-/// `name=value` with case-insensitive names.
-fn headers_equivalent(a: Option<&SipStr>, b: Option<&SipStr>) -> bool {
-    let components = |h: Option<&SipStr>| {
-        let mut list: Vec<(Vec<u8>, Vec<u8>)> = h
-            .map(|h| h.as_str())
-            .unwrap_or_default()
-            .split('&')
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                let (name, value) = c.split_once('=').unwrap_or((c, ""));
-                (
-                    normalize(name).to_ascii_lowercase(),
-                    normalize(value).into_owned(),
-                )
-            })
-            .collect();
-        list.sort();
-        list
-    };
-    components(a) == components(b)
-}
-
-fn tel_equivalent(a: &Uri, b: &Uri) -> bool {
-    // Visual separators do not count (RFC 3966 §4); parameters compare as an
-    // unordered collection, duplicates included.
-    let digits = |u: &Uri| -> Vec<u8> {
-        u.user
-            .as_ref()
-            .map(|n| {
-                n.bytes()
-                    .filter(|b| !matches!(b, b'-' | b'.' | b'(' | b')'))
-                    .map(|b| b.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let params = |u: &Uri| {
-        let mut list: Vec<(Vec<u8>, Option<Vec<u8>>)> = u
-            .params
-            .iter()
-            .map(|p| {
-                (
-                    normalize(&p.name).to_ascii_lowercase(),
-                    p.value.as_ref().map(|v| normalize(v).to_ascii_lowercase()),
-                )
-            })
-            .collect();
-        list.sort();
-        list
-    };
-    digits(a) == digits(b) && params(a) == params(b)
 }

@@ -98,14 +98,9 @@ impl Via {
             .map_err(|e| ParseError::bad(format!("Via: {}", e.reason)))?;
         let params = parse_header_params(s, cursor.rest())
             .map_err(|e| ParseError::bad(format!("Via: {}", e.reason)))?;
+        // Shared when written without LWS around the `/` (nearly always), else rebuilt.
         let protocol = match text.get(..name.len() + 1 + version.len()) {
-            Some(written)
-                if written.len() == name.len() + 1 + version.len()
-                    && written.contains('/')
-                    && !written.contains([' ', '\t']) =>
-            {
-                s.slice_ref(written)
-            }
+            Some(written) if !written.contains([' ', '\t']) => s.slice_ref(written),
             _ => SipStr::from(format!("{name}/{version}")),
         };
         let transport = if transport.bytes().any(|b| b.is_ascii_lowercase()) {
