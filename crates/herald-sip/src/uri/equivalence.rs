@@ -20,9 +20,25 @@ fn param_value_matches(a: Option<&SipStr>, b: Option<&SipStr>) -> bool {
     }
 }
 
-/// Finds a parameter by its escape-normalised name (`%6C%72` is `lr`).
-fn find_param<'a>(params: &'a Params, name: &str) -> Option<&'a Param> {
-    params.iter().find(|p| same_normalized_ci(&p.name, name))
+/// Parameters keyed by their escape-normalised, lower-cased name (`%6C%72` is `lr`),
+/// first occurrence only, sorted: lookups cost a binary search, so a URI with
+/// thousands of parameters cannot make a comparison quadratic.
+fn index(params: &Params) -> Vec<(Vec<u8>, &Param)> {
+    let mut list: Vec<(Vec<u8>, &Param)> = params
+        .iter()
+        .map(|p| (normalize(&p.name).to_ascii_lowercase(), p))
+        .collect();
+    // Stable, so the first occurrence of a name stays first and survives `dedup_by`.
+    list.sort_by(|x, y| x.0.cmp(&y.0));
+    list.dedup_by(|later, earlier| later.0 == earlier.0);
+    list
+}
+
+fn lookup<'a>(index: &[(Vec<u8>, &'a Param)], name: &[u8]) -> Option<&'a Param> {
+    let at = index
+        .binary_search_by(|(n, _)| n.as_slice().cmp(name))
+        .ok()?;
+    index.get(at).map(|(_, p)| *p)
 }
 
 /// Parameters that must match when present in either URI (RFC 3261 §19.1.4).
@@ -41,27 +57,23 @@ pub(super) fn sip(a: &Uri, b: &Uri) -> bool {
     {
         return false;
     }
+    let (index_a, index_b) = (index(&a.params), index(&b.params));
     for name in STRICT_PARAMS {
-        let (pa, pb) = (find_param(&a.params, name), find_param(&b.params, name));
-        match (pa, pb) {
+        match (
+            lookup(&index_a, name.as_bytes()),
+            lookup(&index_b, name.as_bytes()),
+        ) {
             (None, None) => {}
             (Some(pa), Some(pb)) if param_value_matches(pa.value.as_ref(), pb.value.as_ref()) => {}
             _ => return false,
         }
     }
-    // Any other parameter is compared only when both URIs carry it. A name given
-    // twice counts by its first occurrence, on both sides.
-    for pa in a.params.iter() {
-        if !find_param(&a.params, &pa.name).is_some_and(|first| std::ptr::eq(first, pa)) {
-            continue;
-        }
-        if let Some(pb) = find_param(&b.params, &pa.name)
-            && !param_value_matches(pa.value.as_ref(), pb.value.as_ref())
-        {
-            return false;
-        }
-    }
-    headers_equivalent(a.headers.as_ref(), b.headers.as_ref())
+    // Any other parameter is compared only when both URIs carry it.
+    let all_shared_match = index_a.iter().all(|(name, pa)| {
+        lookup(&index_b, name)
+            .is_none_or(|pb| param_value_matches(pa.value.as_ref(), pb.value.as_ref()))
+    });
+    all_shared_match && headers_equivalent(a.headers.as_ref(), b.headers.as_ref())
 }
 
 /// URI headers are never ignored; they compare as an unordered set of
