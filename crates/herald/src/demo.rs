@@ -62,6 +62,9 @@ pub fn print_banner(
             println!("  sip:{}  password: {}", u.aor, u.password);
         }
     }
+    if created.is_empty() {
+        return;
+    }
     let port = addrs
         .iter()
         .find(|a| a.transport == Transport::Udp)

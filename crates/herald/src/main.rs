@@ -58,7 +58,7 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
         .log
         .clone()
         .or_else(|| file.log.clone())
-        .unwrap_or_else(|| "info".into());
+        .unwrap_or_else(|| "info,sqlx=warn".into());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&filter).context("bad --log filter")?,
@@ -84,9 +84,6 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
     };
 
     let server = Arc::new(Server::start(cfg.clone(), store.clone()).await?);
-    for spec in server.local_addrs() {
-        tracing::info!("listening on {spec}");
-    }
     demo::print_banner(&cfg, &server.local_addrs(), &created, data_dir);
 
     let admin_server = server.clone();

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every Herald test: formatting, lints, unit and integration tests, then the
+# interop tests against real SIP peers (SIPp, PJSIP). Installs what it needs on a
+# fresh Debian machine (run as root there). Usage: ./test.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, integration, RFC 4475 parser conformance)"
+cargo test --workspace --locked
+
+step "release build for the interop tests"
+cargo build --release --locked -p herald
+
+step "interop tests against real SIP peers"
+HERALD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/herald" bash tests/interop/run.sh
