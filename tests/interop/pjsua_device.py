@@ -29,9 +29,16 @@ TRANSPORTS = {
 }
 
 
+# PJSIP writes its own log lines to fd 1 before any log config applies: keep the
+# real stdout for our JSON events only, and send everything else written to fd 1
+# to stderr.
+EVENTS = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+
+
 def emit(**event) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+    EVENTS.write(json.dumps(event) + "\n")
+    EVENTS.flush()
 
 
 class Device(pj.Account):
