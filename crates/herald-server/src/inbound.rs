@@ -1,5 +1,6 @@
 //! One received message, from bytes to the response on the wire: parse, stamp the top
 //! Via with where it really came from, match it to a transaction, route it, answer.
+use crate::merged::MergedRequests;
 use crate::outbound::{response_target, sendable};
 use crate::router::Router;
 use bytes::Bytes;
@@ -15,6 +16,9 @@ pub struct Inbound {
     pub(crate) router: Arc<Router>,
     pub(crate) transport: TransportHandle,
     pub(crate) limits: ParseLimits,
+    pub(crate) merged: MergedRequests,
+    /// To tag of responses to requests that never reach a service.
+    pub(crate) tag: String,
 }
 
 impl Inbound {
@@ -53,7 +57,7 @@ impl Inbound {
         let incoming = match self.tm.on_request(&req, target, reliable, now, &mut out) {
             Ok(i) => i,
             Err(e) => {
-                let resp = response::from_request(&req, 400, Some(&e.reason), Some("x"));
+                let resp = response::from_request(&req, 400, Some(&e.reason), Some(&self.tag));
                 self.send(target, resp.to_bytes()).await;
                 return;
             }
@@ -61,7 +65,16 @@ impl Inbound {
         self.send_all(std::mem::take(&mut out)).await;
         match incoming {
             Incoming::New { key } => {
-                let resp = self.router.handle(&req, &source).await;
+                let resp = if self.merged.is_merged(&req, &key, now) {
+                    response::from_request(
+                        &req,
+                        482,
+                        Some("Loop Detected (merged request)"),
+                        Some(&self.tag),
+                    )
+                } else {
+                    self.router.handle(&req, &source).await
+                };
                 if let Err(e) = self.tm.respond(&key, &resp, Instant::now(), &mut out) {
                     tracing::debug!(error = %e, "response not sent: transaction gone");
                 }
@@ -92,7 +105,7 @@ impl Inbound {
             .and_then(|v| Via::parse(v).ok());
         let target = response_target(top.as_ref(), &source);
         let reason = format!("{} ({})", response::reason_phrase(status), error.reason);
-        let resp = response::from_headers(&headers, status, &reason, Some("x"));
+        let resp = response::from_headers(&headers, status, &reason, Some(&self.tag));
         tracing::debug!(%status, reason = %error, remote = %source.remote, "rejected request");
         self.send(target, resp.to_bytes()).await;
     }

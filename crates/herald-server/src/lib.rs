@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod config;
 pub mod inbound;
+pub mod merged;
 pub mod outbound;
 pub mod router;
 pub mod server;

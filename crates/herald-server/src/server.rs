@@ -85,6 +85,8 @@ impl Server {
             router,
             transport: transport.clone(),
             limits,
+            merged: Default::default(),
+            tag: format!("{:016x}", rand::random::<u64>()),
         });
 
         let mut tasks = Vec::new();

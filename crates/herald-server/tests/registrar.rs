@@ -380,3 +380,22 @@ async fn generic_checks_answer_with_reasons() {
         .await;
     assert_eq!(status(&r), 200, "{r}");
 }
+
+#[tokio::test]
+async fn merged_request_gets_482() {
+    let (_server, udp_addr, _) = start().await;
+    let c = Udp::new(udp_addr).await;
+    let p = c.port();
+    let opts = |branch: &str| {
+        format!(
+            "OPTIONS sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};branch=z9hG4bK{branch}\r\nMax-Forwards: 70\r\n\
+             From: <sip:x@{DOMAIN}>;tag=m1\r\nTo: <sip:{DOMAIN}>\r\nCall-ID: merged-1\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    let first = c.send(&opts("path1")).await;
+    assert_eq!(status(&first), 200, "{first}");
+    let copy = c.send(&opts("path2")).await;
+    assert_eq!(status(&copy), 482, "same request by another path: {copy}");
+    let again = c.send(&opts("path1")).await;
+    assert_eq!(first, again, "a retransmission is not a merged request");
+}
