@@ -172,13 +172,6 @@ def herald(request):
         yield server
 
 
-@pytest.fixture(scope="module")
-def shared_herald():
-    """One server for a whole module (tests that only send stateless probes)."""
-    with running_herald() as server:
-        yield server
-
-
 def wait_until(predicate, timeout: float, interval: float = 0.1):
     """Poll `predicate` until it returns a truthy value or `timeout` passes; returns the last value."""
     deadline = time.monotonic() + timeout

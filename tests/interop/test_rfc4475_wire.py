@@ -17,6 +17,7 @@ import errno
 import os
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -133,26 +134,57 @@ def top_via_reply_port(data: bytes) -> int | None:
     return 5060
 
 
+def call_id_of(data: bytes) -> str | None:
+    """The Call-ID of a raw message, if it has one we can read."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    m = re.search(r"^(?:call-id|i)[ \t]*:[ \t]*(\S+)", head, re.IGNORECASE | re.MULTILINE)
+    return m.group(1) if m else None
+
+
+def final_response(next_message, call_id: str | None, wait: float):
+    """The first final response to our message, skipping provisional ones (INVITE
+    gets 100 Trying first) and stale answers to earlier messages; None if none came."""
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        raw = next_message(left)
+        if raw is None:
+            return None
+        resp = parse_response(raw)
+        if call_id is not None and resp.first("call-id") != call_id:
+            continue
+        if resp.status >= 200:
+            return resp
+    return None
+
+
 def send_udp(server: tuple[str, int], data: bytes, local_port: int, wait: float):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", local_port))
         sock.sendto(data, server)
-        sock.settimeout(wait)
-        try:
-            reply, _ = sock.recvfrom(65536)
-        except TimeoutError:
-            return None
-        return parse_response(reply)
+
+        def next_datagram(left: float) -> bytes | None:
+            sock.settimeout(left)
+            try:
+                return sock.recvfrom(65536)[0]
+            except TimeoutError:
+                return None
+
+        return final_response(next_datagram, call_id_of(data), wait)
 
 
 def send_tcp(server: tuple[str, int], data: bytes, wait: float):
     with socket.create_connection(server, timeout=wait) as sock:
         sock.sendall(data)
-        try:
-            return parse_response(StreamReader(sock).read_message(wait))
-        except SipTimeout:
-            return None
+        reader = StreamReader(sock)
+
+        def next_message(left: float) -> bytes | None:
+            try:
+                return reader.read_message(left)
+            except SipTimeout:
+                return None
+
+        return final_response(next_message, call_id_of(data), wait)
 
 
 def still_answers_options(herald) -> int:
@@ -165,11 +197,7 @@ def still_answers_options(herald) -> int:
         return resp.status
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
-@pytest.mark.parametrize("name", corpus_files())
-def test_torture_message(shared_herald, request, name, transport):
-    herald = shared_herald
-    request.node.herald_server = herald
+def check_torture_message(herald, name: str, transport: str) -> None:
     data = (CORPUS / name).read_bytes()
     allowed = (TCP_OVERRIDES if transport == "tcp" else {}).get(name, ALLOWED[name])
     wait = ANSWER_WAIT if DROP not in allowed else DROP_WAIT
@@ -194,9 +222,41 @@ def test_torture_message(shared_herald, request, name, transport):
     )
     # The table also names what must come with some answers.
     if resp is not None and name == "bext01.dat":
-        assert "nothingSupportedHere" in (resp.first("unsupported") or ""), resp.raw
+        unsupported = resp.first("unsupported") or ""
+        for option in ("nothingSupportsThis", "nothingSupportsThisEither"):  # its Require
+            assert option in unsupported, resp.raw
     if resp is not None and name == "invut.dat" and status == 415:
         assert resp.first("accept"), resp.raw
 
     assert herald.alive(), "server died"
     assert still_answers_options(herald) == 200
+
+
+# Server deviations found by this suite (reported; the tests stay strict and turn
+# into failures, via strict xfail, once the server is fixed). All three are the
+# same symptom on TCP: when the stream cannot be framed, the connection is closed
+# and no response at all is sent, not even for complete messages before the
+# unframeable bytes, and no 400 for the unframeable message itself.
+KNOWN_SERVER_BUGS = {
+    ("dblreq.dat", "tcp"): "REGISTER (complete, Content-Length: 0) gets no 401 because the "
+    "bytes after the following INVITE's body are unframeable; connection closed silently",
+    ("mcl01.dat", "tcp"): "conflicting Content-Length: connection closed without the 400",
+    ("inv2543.dat", "tcp"): "no Content-Length on TCP: connection closed without a 400",
+}
+
+
+def torture_cases():
+    for name in corpus_files():
+        for transport in ("udp", "tcp"):
+            bug = KNOWN_SERVER_BUGS.get((name, transport))
+            marks = [pytest.mark.xfail(strict=True, reason=f"server bug: {bug}")] if bug else []
+            yield pytest.param(name, transport, marks=marks, id=f"{name}-{transport}")
+
+
+# A fresh server per message and transport: several RFC 4475 messages share a
+# branch, sent-by and method (cparam01/cparam02 both use z9hG4bKkdjuw from
+# saturn.example.com:5060), and one server would rightly match the second to the
+# first's still-live transaction (RFC 3261 §17.2.3) and resend the old answer.
+@pytest.mark.parametrize(("name", "transport"), list(torture_cases()))
+def test_torture_message(herald, name, transport):
+    check_torture_message(herald, name, transport)
