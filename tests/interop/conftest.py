@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,13 +169,3 @@ def herald(request):
     with running_herald() as server:
         request.node.herald_server = server
         yield server
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1):
-    """Poll `predicate` until it returns a truthy value or `timeout` passes; returns the last value."""
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = predicate()
-    return value

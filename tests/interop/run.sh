@@ -40,4 +40,4 @@ fi
 
 cd "$here"
 # -p no:cacheprovider: leave no .pytest_cache behind in the source tree.
-exec "$python" -m pytest -p no:cacheprovider -q -rfEs "$here" "$@"
+exec "$python" -m pytest -p no:cacheprovider -q -rfEsx "$here" "$@"
