@@ -64,6 +64,8 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
             tracing_subscriber::EnvFilter::try_new(&filter).context("bad --log filter")?,
         )
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let demo_mode = args.domains.is_empty() && file.domains.is_none();
     let cfg = settings::server_config(&file, &args, data_dir)?;
