@@ -149,11 +149,14 @@ def pytest_runtest_makereport(item, call):
 
 
 @contextlib.contextmanager
-def running_herald():
-    """Start a server on random ports with an empty user store; always stop it."""
+def running_herald(config_toml: str = ""):
+    """Start a server on random ports with an empty user store; always stop it.
+    `config_toml` is written to DATA_DIR/herald.toml first (flags still win)."""
     if not Path(herald_bin()).is_file():
         pytest.fail(f"herald binary not found at {herald_bin()} (set HERALD_BIN)")
     data_dir = Path(tempfile.mkdtemp(prefix="herald-interop-"))
+    if config_toml:
+        (data_dir / "herald.toml").write_text(config_toml)
     server = Herald(data_dir, free_udp_tcp_port(), free_port(socket.SOCK_STREAM))
     try:
         server.start()
@@ -167,5 +170,15 @@ def running_herald():
 def herald(request):
     """A server of this test's own."""
     with running_herald() as server:
+        request.node.herald_server = server
+        yield server
+
+
+@pytest.fixture
+def herald_md5_first(request):
+    """A server that offers MD5 before SHA-256: SIPp 3.6 (Debian's) answers only the
+    first challenge and only knows MD5. The default order (SHA-256 first, RFC 8760)
+    is checked by test_digest_register.py."""
+    with running_herald('[auth]\nalgorithms = ["MD5", "SHA-256"]\n') as server:
         request.node.herald_server = server
         yield server

@@ -232,25 +232,10 @@ def check_torture_message(herald, name: str, transport: str) -> None:
     assert still_answers_options(herald) == 200
 
 
-# Server deviations found by this suite (reported; the tests stay strict and turn
-# into failures, via strict xfail, once the server is fixed). All three are the
-# same symptom on TCP: when the stream cannot be framed, the connection is closed
-# and no response at all is sent, not even for complete messages before the
-# unframeable bytes, and no 400 for the unframeable message itself.
-KNOWN_SERVER_BUGS = {
-    ("dblreq.dat", "tcp"): "REGISTER (complete, Content-Length: 0) gets no 401 because the "
-    "bytes after the following INVITE's body are unframeable; connection closed silently",
-    ("mcl01.dat", "tcp"): "conflicting Content-Length: connection closed without the 400",
-    ("inv2543.dat", "tcp"): "no Content-Length on TCP: connection closed without a 400",
-}
-
-
 def torture_cases():
     for name in corpus_files():
         for transport in ("udp", "tcp"):
-            bug = KNOWN_SERVER_BUGS.get((name, transport))
-            marks = [pytest.mark.xfail(strict=True, reason=f"server bug: {bug}")] if bug else []
-            yield pytest.param(name, transport, marks=marks, id=f"{name}-{transport}")
+            yield pytest.param(name, transport, id=f"{name}-{transport}")
 
 
 # A fresh server per message and transport: several RFC 4475 messages share a

@@ -91,6 +91,32 @@ impl Inbound {
         }
     }
 
+    /// Bytes a stream could not frame (the connection is closing): a request among
+    /// them gets 400 with the reason on its flow; anything else is dropped.
+    pub async fn on_unframeable(&self, source: Source, data: Bytes, reason: &str) {
+        let headers = match Message::parse(data, &self.limits) {
+            Ok(Message::Request(req)) => Some(req.headers),
+            Ok(Message::Response(_)) => None,
+            Err(rejected) => rejected.headers,
+        };
+        let Some(headers) = headers else {
+            tracing::debug!(%reason, remote = %source.remote, "unframeable bytes dropped");
+            return;
+        };
+        let top = headers
+            .values(&HeaderName::Via)
+            .first()
+            .and_then(|v| Via::parse(v).ok());
+        let target = response_target(top.as_ref(), &source);
+        let resp = response::from_headers(
+            &headers,
+            400,
+            &format!("Bad Request ({reason})"),
+            Some(&self.tag),
+        );
+        self.send(target, resp.to_bytes()).await;
+    }
+
     /// A message that did not parse: answer requests with the status and reason the
     /// parser gave (routed by the raw top Via), drop everything else.
     async fn on_rejected(&self, rejected: Rejected, source: Source) {

@@ -154,6 +154,21 @@ impl Server {
     }
 }
 
+/// What a worker does: requests from one source go to one worker, in order.
+enum Work {
+    Message(Source, bytes::Bytes),
+    Unframeable(Source, bytes::Bytes, String),
+}
+
+async fn send_to_worker(queues: &[mpsc::Sender<Work>], source: Source, work: Work) {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    source.remote.hash(&mut h);
+    let idx = (h.finish() as usize) % queues.len();
+    if queues[idx].send(work).await.is_err() {
+        tracing::error!("worker stopped; dropping message");
+    }
+}
+
 async fn dispatch(
     mut events: mpsc::Receiver<Event>,
     inbound: Arc<Inbound>,
@@ -162,11 +177,16 @@ async fn dispatch(
 ) {
     let mut queues = Vec::with_capacity(workers);
     for _ in 0..workers {
-        let (tx, mut rx) = mpsc::channel::<(Source, bytes::Bytes)>(WORKER_QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Work>(WORKER_QUEUE);
         let inbound = inbound.clone();
         tokio::spawn(async move {
-            while let Some((source, data)) = rx.recv().await {
-                inbound.on_message(source, data).await;
+            while let Some(work) = rx.recv().await {
+                match work {
+                    Work::Message(source, data) => inbound.on_message(source, data).await,
+                    Work::Unframeable(source, data, reason) => {
+                        inbound.on_unframeable(source, data, &reason).await
+                    }
+                }
             }
         });
         queues.push(tx);
@@ -174,13 +194,13 @@ async fn dispatch(
     while let Some(event) = events.recv().await {
         match event {
             Event::Message { source, data } => {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                source.remote.hash(&mut h);
-                let idx = (h.finish() as usize) % queues.len();
-                if queues[idx].send((source, data)).await.is_err() {
-                    tracing::error!("worker stopped; dropping message");
-                }
+                send_to_worker(&queues, source, Work::Message(source, data)).await
             }
+            Event::Unframeable {
+                source,
+                data,
+                reason,
+            } => send_to_worker(&queues, source, Work::Unframeable(source, data, reason)).await,
             Event::FlowClosed { flow, remote } => {
                 let aors = location.remove_flow(flow).await;
                 if !aors.is_empty() {

@@ -31,6 +31,9 @@ const IDLE_READ_CHUNK: usize = 4 * 1024;
 const PONG: &[u8] = b"\r\n";
 /// How long a closing connection may take to say goodbye (TLS close_notify, FIN).
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// After a framing error the connection keeps writing this long before closing, so
+/// the answers to what it carried (and the 400 for the bad bytes) reach the peer.
+const FRAMING_LINGER: Duration = Duration::from_millis(500);
 
 /// Why a connection ended, for the log.
 #[derive(Debug)]
@@ -144,6 +147,11 @@ where
         CloseReason::Framing(_) | CloseReason::TooLarge { .. } => {
             bump(&shared.counters.framing_errors);
             tracing::info!(flow, remote = %source.remote, "closing connection: {reason}");
+            let _ = tokio::time::timeout(
+                FRAMING_LINGER,
+                write_queued(&shared, &mut writer, &mut queue, &activity),
+            )
+            .await;
         }
         _ => tracing::debug!(flow, remote = %source.remote, "closing connection: {reason}"),
     }
@@ -200,7 +208,19 @@ where
             }
             let framed = match frame(&buf, max) {
                 Ok(framed) => framed,
-                Err(e) => return CloseReason::Framing(e.reason.into_owned()),
+                Err(e) => {
+                    let reason = e.reason.into_owned();
+                    let data = buf.split_to(buf.len().min(max)).freeze();
+                    let event = Event::Unframeable {
+                        source,
+                        data,
+                        reason: reason.clone(),
+                    };
+                    if shared.events.send(event).await.is_err() {
+                        return CloseReason::ConsumerGone;
+                    }
+                    return CloseReason::Framing(reason);
+                }
             };
             match framed {
                 Frame::Incomplete => {

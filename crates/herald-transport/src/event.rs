@@ -48,6 +48,18 @@ pub enum Event {
         /// Exactly one message: start line, headers and body.
         data: Bytes,
     },
+    /// Bytes at the front of a stream that cannot be framed (no or bad Content-Length,
+    /// headers that never end within the size limit). The connection reads no more
+    /// and closes after lingering briefly, so the consumer can still answer on the
+    /// flow (a 400 for these bytes, and answers to the messages before them).
+    Unframeable {
+        /// Where it came from.
+        source: Source,
+        /// The unframeable bytes (at most the message size limit).
+        data: Bytes,
+        /// Why framing failed.
+        reason: String,
+    },
     /// A connection ended, for whatever reason; bindings tied to it are now useless.
     FlowClosed {
         /// The connection that ended.

@@ -219,7 +219,7 @@ async fn oversized_stream_message_closes_the_connection() {
     big.write_all(&sip_request("big", &"x".repeat(300)))
         .await
         .unwrap();
-    next_closed(&mut events).await;
+    next_closed_after_unframeable(&mut events).await;
     assert!(closed_by_server(&mut big).await);
 
     // Headers that never end.
@@ -229,7 +229,7 @@ async fn oversized_stream_message_closes_the_connection() {
     bytes.extend_from_slice(header_flood.as_bytes());
     // The peer may reset while we still write; that is the point.
     let _ = endless.write_all(&bytes).await;
-    next_closed(&mut events).await;
+    next_closed_after_unframeable(&mut events).await;
     assert!(closed_by_server(&mut endless).await);
     assert_eq!(handle.stats().framing_errors, 2);
     assert_eq!(handle.stats().stream_messages_in, 0);
@@ -243,10 +243,37 @@ async fn unframeable_stream_closes_the_connection() {
         .await
         .unwrap();
     // No Content-Length: the end of the message cannot be known on a stream.
-    client
-        .write_all(b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n")
+    let bad = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n";
+    client.write_all(bad).await.unwrap();
+    let (source, data, reason) = match next_event(&mut events).await {
+        Event::Unframeable {
+            source,
+            data,
+            reason,
+        } => (source, data, reason),
+        other => panic!("expected Unframeable, got {other:?}"),
+    };
+    assert_eq!(&data[..], &bad[..]);
+    assert!(!reason.is_empty());
+    // The flow lingers long enough for an answer to the bad bytes to get through.
+    let flow = source.flow.expect("a stream has a flow");
+    handle
+        .send(
+            Target::Flow(flow),
+            Bytes::from_static(b"SIP/2.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+        )
         .await
         .unwrap();
+    let mut got = vec![0u8; 128];
+    let n = tokio::time::timeout(Duration::from_secs(2), client.read(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        got[..n].starts_with(b"SIP/2.0 400"),
+        "{:?}",
+        String::from_utf8_lossy(&got[..n])
+    );
     next_closed(&mut events).await;
     assert!(closed_by_server(&mut client).await);
     handle.shutdown().await;

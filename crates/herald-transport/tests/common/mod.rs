@@ -63,6 +63,16 @@ pub async fn next_message(events: &mut Receiver<Event>) -> (Source, Bytes) {
     }
 }
 
+/// Skips an `Unframeable` report (the bytes a closing stream could not frame), if
+/// one comes first, and returns the `FlowClosed` that must follow.
+pub async fn next_closed_after_unframeable(events: &mut Receiver<Event>) -> (u64, SocketAddr) {
+    match next_event(events).await {
+        Event::Unframeable { .. } => next_closed(events).await,
+        Event::FlowClosed { flow, remote } => (flow, remote),
+        other => panic!("expected Unframeable or FlowClosed, got {other:?}"),
+    }
+}
+
 pub async fn next_closed(events: &mut Receiver<Event>) -> (u64, SocketAddr) {
     match next_event(events).await {
         Event::FlowClosed { flow, remote } => (flow, remote),
