@@ -3,7 +3,7 @@
 use crate::authn::{AuthOutcome, Authenticator, ChallengeKind};
 use crate::domains::ServedDomains;
 use crate::location::{Binding, BindingKey, Change, LocationService};
-use herald_sip::{ContactValue, HeaderName, NameAddr, Request, Response, Scheme, response};
+use herald_sip::{ContactValue, HeaderName, NameAddr, Request, Response, Scheme, SipStr, response};
 use herald_transport::Source;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -175,7 +175,7 @@ impl Registrar {
                     } else {
                         changes.push(Change::Upsert(Box::new(Binding {
                             key,
-                            contact,
+                            contact: detached(contact),
                             call_id: call_id.clone(),
                             cseq,
                             expires_at: now + Duration::from_secs(u64::from(expires)),
@@ -227,6 +227,13 @@ impl Registrar {
         resp.headers.push(HeaderName::Date, httpdate_now());
         resp
     }
+}
+
+/// A binding outlives its REGISTER by hours: copy the contact out of the receive
+/// buffer, which zero-copy parsing would otherwise keep alive whole with it.
+fn detached(contact: NameAddr) -> NameAddr {
+    let text = SipStr::from(contact.to_string());
+    NameAddr::parse(&text).unwrap_or(contact)
 }
 
 /// RFC 5626 §4.2: a `+sip.instance` (with `reg-id`) identifies the device; otherwise the
