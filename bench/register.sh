@@ -12,7 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 
-USERS=${USERS:-10000}; DUR=${DUR:-10}; RUNS=${RUNS:-3}; TRANSPORTS=${TRANSPORTS:-"udp tcp"}
+USERS=${USERS:-10000}; DUR=${DUR:-10}; RUNS=${RUNS:-3}; TRANSPORTS=${TRANSPORTS-"udp tcp"}
 RATES=${RATES:-"1000 2000 4000 6000 8000 10000 12000 14000 16000 18000 20000"}
 if [ "${1:-}" = "--quick" ]; then USERS=1000; DUR=3; RUNS=1; RATES="500 1000"; SETTLE=1; fi
 PORT=${PORT:-15060}
