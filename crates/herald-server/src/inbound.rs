@@ -5,7 +5,7 @@ use crate::outbound::{response_target, sendable};
 use crate::router::Router;
 use bytes::Bytes;
 use herald_sip::message::{ParseLimits, Rejected};
-use herald_sip::{HeaderName, Message, Request, Via, response};
+use herald_sip::{HeaderName, Headers, Message, Request, Via, response};
 use herald_transaction::{Incoming, Output, TransactionManager};
 use herald_transport::{Source, Target, TransportHandle};
 use std::sync::Arc;
@@ -103,18 +103,8 @@ impl Inbound {
             tracing::debug!(%reason, remote = %source.remote, "unframeable bytes dropped");
             return;
         };
-        let top = headers
-            .values(&HeaderName::Via)
-            .first()
-            .and_then(|v| Via::parse(v).ok());
-        let target = response_target(top.as_ref(), &source);
-        let resp = response::from_headers(
-            &headers,
-            400,
-            &format!("Bad Request ({reason})"),
-            Some(&self.tag),
-        );
-        self.send(target, resp.to_bytes()).await;
+        self.reply_from_headers(&headers, &source, 400, &format!("Bad Request ({reason})"))
+            .await;
     }
 
     /// A message that did not parse: answer requests with the status and reason the
@@ -125,14 +115,27 @@ impl Inbound {
             tracing::debug!(reason = %error, remote = %source.remote, "unparseable message dropped");
             return;
         };
+        tracing::debug!(%status, reason = %error, remote = %source.remote, "rejected request");
+        let reason = format!("{} ({})", response::reason_phrase(status), error.reason);
+        self.reply_from_headers(&headers, &source, status, &reason)
+            .await;
+    }
+
+    /// Answers statelessly a request known only by its raw headers, routed by its raw
+    /// top Via (RFC 3261 §18.2.2).
+    async fn reply_from_headers(
+        &self,
+        headers: &Headers,
+        source: &Source,
+        status: u16,
+        reason: &str,
+    ) {
         let top = headers
             .values(&HeaderName::Via)
             .first()
             .and_then(|v| Via::parse(v).ok());
-        let target = response_target(top.as_ref(), &source);
-        let reason = format!("{} ({})", response::reason_phrase(status), error.reason);
-        let resp = response::from_headers(&headers, status, &reason, Some(&self.tag));
-        tracing::debug!(%status, reason = %error, remote = %source.remote, "rejected request");
+        let target = response_target(top.as_ref(), source);
+        let resp = response::from_headers(headers, status, reason, Some(&self.tag));
         self.send(target, resp.to_bytes()).await;
     }
 
