@@ -26,9 +26,6 @@ impl ServedDomains {
             .map(String::as_str)
             .unwrap_or("localhost")
     }
-    pub fn all(&self) -> &[String] {
-        &self.domains
-    }
     /// The served domain `host` names, if any.
     pub fn resolve(&self, host: &Host) -> Option<&str> {
         let name = match host {

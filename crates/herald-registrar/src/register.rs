@@ -61,10 +61,6 @@ impl Registrar {
         }
     }
 
-    pub fn location(&self) -> &Arc<dyn LocationService> {
-        &self.location
-    }
-
     /// Handles one REGISTER (already past the transaction layer and the generic request
     /// checks: scheme, Require, Max-Forwards).
     pub async fn handle(&self, req: &Request, source: &Source) -> Response {

@@ -56,6 +56,10 @@ impl Reject {
         self.headers.push((name, value.into()));
         self
     }
+    /// 405 with the methods we do allow (RFC 3261 §8.2.1).
+    pub fn method_not_allowed() -> Self {
+        Reject::new(405, "Method Not Allowed").with(HeaderName::Allow, allow_header())
+    }
 }
 
 /// Checks of §8.2.1 (methods) and §8.2.2 (Request-URI scheme, Require), §8.2.3
@@ -116,7 +120,7 @@ pub fn check(req: &Request) -> Result<(), Reject> {
         return Err(Reject::new(483, "Too Many Hops"));
     }
     if !ALLOWED_METHODS.contains(&req.method) {
-        return Err(Reject::new(405, "Method Not Allowed").with(HeaderName::Allow, allow_header()));
+        return Err(Reject::method_not_allowed());
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Dispatch of requests that passed the checks to the service for their method.
-use crate::checks::{self, ACCEPTED_TYPES, SUPPORTED_EXTENSIONS};
+use crate::checks::{self, ACCEPTED_TYPES, Reject, SUPPORTED_EXTENSIONS};
 use herald_registrar::Registrar;
 use herald_sip::{HeaderName, Method, Request, Response, response};
 use herald_transport::Source;
@@ -20,37 +20,29 @@ impl Router {
         }
     }
 
-    pub fn registrar(&self) -> &Arc<Registrar> {
-        &self.registrar
-    }
-
     /// The final response to a new server transaction (not ACK/CANCEL: the transaction
     /// layer takes those).
     pub async fn handle(&self, req: &Request, source: &Source) -> Response {
         let mut resp = match checks::check(req) {
-            Err(reject) => {
-                let mut resp = response::from_request(
-                    req,
-                    reject.status,
-                    Some(&reject.reason),
-                    Some(&self.tag),
-                );
-                for (name, value) in reject.headers {
-                    resp.headers.push(name, value);
-                }
-                resp
-            }
+            Err(reject) => self.reject(req, reject),
             Ok(()) => match req.method {
                 Method::Register => self.registrar.handle(req, source).await,
                 Method::Options => self.options(req),
-                _ => {
-                    let mut r = response::from_request(req, 405, None, Some(&self.tag));
-                    r.headers.push(HeaderName::Allow, checks::allow_header());
-                    r
-                }
+                // The checks let only allowed methods through; this keeps a new entry in
+                // ALLOWED_METHODS without a service from falling through silently.
+                _ => self.reject(req, Reject::method_not_allowed()),
             },
         };
         resp.headers.push(HeaderName::Server, self.product.clone());
+        resp
+    }
+
+    fn reject(&self, req: &Request, reject: Reject) -> Response {
+        let mut resp =
+            response::from_request(req, reject.status, Some(&reject.reason), Some(&self.tag));
+        for (name, value) in reject.headers {
+            resp.headers.push(name, value);
+        }
         resp
     }
 

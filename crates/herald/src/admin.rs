@@ -48,6 +48,30 @@ pub struct ImportedUser {
     pub ha1_sha256: String,
 }
 
+impl From<NewUser> for ImportedUser {
+    fn from(u: NewUser) -> Self {
+        ImportedUser {
+            username: u.username,
+            domain: u.domain,
+            display_name: u.display_name,
+            ha1_md5: u.ha1_md5,
+            ha1_sha256: u.ha1_sha256,
+        }
+    }
+}
+
+impl From<ImportedUser> for NewUser {
+    fn from(u: ImportedUser) -> Self {
+        NewUser {
+            username: u.username,
+            domain: u.domain,
+            display_name: u.display_name,
+            ha1_md5: u.ha1_md5,
+            ha1_sha256: u.ha1_sha256,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AdminReply {
     pub ok: bool,
@@ -136,16 +160,7 @@ pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, 
             ))
         }
         AdminCommand::UserImport { users } => {
-            let new: Vec<NewUser> = users
-                .into_iter()
-                .map(|u| NewUser {
-                    username: u.username,
-                    domain: u.domain,
-                    display_name: u.display_name,
-                    ha1_md5: u.ha1_md5,
-                    ha1_sha256: u.ha1_sha256,
-                })
-                .collect();
+            let new: Vec<NewUser> = users.into_iter().map(NewUser::from).collect();
             let n = store.import_users(new).await.map_err(store_err)?;
             Ok((format!("imported {n} users"), Effect::None))
         }

@@ -155,13 +155,7 @@ async fn user(data_dir: &Path, cmd: UserCommand) -> Result<()> {
         UserCommand::Import { file } => {
             let users = users::read_csv(&file)?
                 .into_iter()
-                .map(|u| ImportedUser {
-                    username: u.username,
-                    domain: u.domain,
-                    display_name: u.display_name,
-                    ha1_md5: u.ha1_md5,
-                    ha1_sha256: u.ha1_sha256,
-                })
+                .map(ImportedUser::from)
                 .collect();
             AdminCommand::UserImport { users }
         }
