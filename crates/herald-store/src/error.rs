@@ -15,6 +15,14 @@ pub enum StoreError {
     /// The caller passed a value the store refuses (reserved or malformed name, bad HA1, ...).
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// The recipient's offline queue already holds the most messages allowed per user.
+    #[error("offline message queue for {recipient} is full ({limit} messages)")]
+    LimitReached {
+        /// The recipient's AOR.
+        recipient: String,
+        /// The per-user limit that was reached.
+        limit: u32,
+    },
     /// The database itself failed (I/O, corruption, lock timeout, migration failure, ...).
     #[error("storage error: {0}")]
     Backend(String),

@@ -4,20 +4,27 @@
 //! database sits behind it. [`SqliteStore`] (embedded) is the default backend; a PostgreSQL
 //! backend can implement the same trait with the same schema and queries (sqlx covers both).
 //!
-//! Today the store holds the user directory. Passwords are never stored: callers pass the
-//! digest HA1 values (MD5 and SHA-256, hex) computed for the user's realm.
+//! The store holds the user directory, the queue of instant messages waiting for offline
+//! recipients, and the IM archive. Passwords are never stored: callers pass the digest HA1
+//! values (MD5 and SHA-256, hex) computed for the user's realm. IM times are unix epoch
+//! milliseconds, given by the caller.
 //!
-//! Layout: backend-independent types and rules live at the crate root (`user`, `validate`,
-//! `error`); each backend has its own module with one file per kind of data (`sqlite/users.rs`,
-//! later `sqlite/contacts.rs`, ...) and its own migrations under `migrations/<backend>/`.
+//! Layout: backend-independent types and rules live at the crate root (`user`, `offline`,
+//! `archive`, `validate`, `error`); each backend has its own module with one file per kind of
+//! data (`sqlite/users.rs`, `sqlite/offline.rs`, `sqlite/archive.rs`, ...) and its own
+//! migrations under `migrations/<backend>/`.
 
+mod archive;
 mod clock;
 mod error;
+mod offline;
 mod sqlite;
 mod user;
 mod validate;
 
+pub use archive::{ArchiveRecord, ImMode};
 pub use error::StoreError;
+pub use offline::{NewOfflineMessage, OfflineMessage};
 pub use sqlite::SqliteStore;
 pub use user::{NewUser, User};
 
@@ -45,7 +52,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every user, ordered by AOR.
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
 
-    /// Deletes a user; [`StoreError::NotFound`] if absent.
+    /// Deletes a user and the messages queued for them; [`StoreError::NotFound`] if absent.
+    /// Their IM archive is kept (it is a compliance record).
     async fn remove_user(&self, aor: &str) -> Result<(), StoreError>;
 
     /// Replaces a user's HA1 values (hex, any case); [`StoreError::NotFound`] if absent.
@@ -61,4 +69,56 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many users are stored.
     async fn user_count(&self) -> Result<u64, StoreError>;
+
+    /// Sets a user's archiving override: `Some(true)`/`Some(false)`, or `None` to follow the
+    /// server-wide setting. [`StoreError::NotFound`] if absent.
+    async fn set_archiving(&self, aor: &str, archiving: Option<bool>) -> Result<(), StoreError>;
+
+    /// Every user with an archiving override, as (AOR, on), ordered by AOR.
+    async fn archiving_overrides(&self) -> Result<Vec<(String, bool)>, StoreError>;
+
+    /// Queues a message for a recipient with no registered device; returns its id (ids
+    /// increase in arrival order). The write is committed before this returns.
+    ///
+    /// Fails with [`StoreError::LimitReached`] when the recipient already has `max_per_user`
+    /// unexpired messages queued (counted and inserted in one transaction, so concurrent
+    /// enqueues cannot exceed the limit), [`StoreError::NotFound`] if the recipient is not a
+    /// stored user, [`StoreError::Invalid`] for a malformed AOR, a header value containing
+    /// control characters, or an expiry not after arrival.
+    async fn enqueue_offline(
+        &self,
+        m: NewOfflineMessage,
+        max_per_user: u32,
+    ) -> Result<i64, StoreError>;
+
+    /// The recipient's oldest queued messages not yet expired at `now_ms`, in arrival order,
+    /// at most `limit`.
+    async fn offline_for(
+        &self,
+        recipient: &str,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OfflineMessage>, StoreError>;
+
+    /// Deletes a message once a device accepted it; deleting a missing id is not an error.
+    async fn offline_delivered(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Distinct recipients with at least one queued message unexpired at `now_ms`, ordered.
+    async fn offline_recipients(&self, now_ms: i64) -> Result<Vec<String>, StoreError>;
+
+    /// Deletes the messages with `expires_at_ms <= now_ms`; returns how many.
+    async fn expire_offline(&self, now_ms: i64) -> Result<u64, StoreError>;
+
+    /// Appends one record to the IM archive (committed before this returns).
+    /// [`StoreError::Invalid`] for a malformed AOR or a header value with control characters.
+    async fn archive(&self, rec: ArchiveRecord) -> Result<(), StoreError>;
+
+    /// The archived messages `user` sent or received with `since_ms <= at_ms < until_ms`
+    /// (`until_ms` `None`: no upper bound), oldest first.
+    async fn archived_for(
+        &self,
+        user: &str,
+        since_ms: i64,
+        until_ms: Option<i64>,
+    ) -> Result<Vec<ArchiveRecord>, StoreError>;
 }

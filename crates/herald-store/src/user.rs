@@ -19,6 +19,8 @@ pub struct User {
     pub enabled: bool,
     /// When the user was created, in unix seconds.
     pub created_at: i64,
+    /// Archiving override for IMs to and from this user: `None` follows the server-wide setting.
+    pub archiving: Option<bool>,
 }
 
 /// A user to create. The store validates and normalises it (see [`Store::add_user`](crate::Store::add_user)).

@@ -3,7 +3,7 @@
 //! Every backend runs its input through here first, so SQLite and PostgreSQL accept and
 //! store exactly the same values.
 
-use crate::{NewUser, StoreError, User};
+use crate::{ArchiveRecord, NewOfflineMessage, NewUser, StoreError, User};
 
 /// Generous upper bound on a user part; real ones are short, this only stops abuse.
 const MAX_USERNAME_LEN: usize = 256;
@@ -34,6 +34,7 @@ pub(crate) fn new_user_record(new: NewUser, created_at: i64) -> Result<User, Sto
         ha1_sha256: ha1_hex("ha1_sha256", &new.ha1_sha256, SHA256_HEX_LEN)?,
         enabled: true,
         created_at,
+        archiving: None,
     })
 }
 
@@ -57,6 +58,49 @@ pub(crate) fn canonical_aor(aor: &str) -> Result<String, StoreError> {
         )));
     }
     Ok(format!("{user}@{}", domain.to_ascii_lowercase()))
+}
+
+/// Checks a message to queue: both AORs canonical, header values safe to copy back into a
+/// request, and an expiry after arrival (anything else would be expired on arrival).
+pub(crate) fn offline_message(new: NewOfflineMessage) -> Result<NewOfflineMessage, StoreError> {
+    check_header_value("From header", &new.from_header)?;
+    check_header_value("content type", &new.content_type)?;
+    check_header_value("Date header", &new.date)?;
+    check_header_value("Call-ID", &new.call_id)?;
+    if new.expires_at_ms <= new.received_at_ms {
+        return Err(StoreError::Invalid(format!(
+            "offline message expires ({}) no later than it arrived ({})",
+            new.expires_at_ms, new.received_at_ms
+        )));
+    }
+    Ok(NewOfflineMessage {
+        recipient: canonical_aor(&new.recipient)?,
+        sender: canonical_aor(&new.sender)?,
+        ..new
+    })
+}
+
+/// Checks an archive record: both AORs canonical (so queries by AOR find it) and header
+/// values free of line breaks (exports put them in CSV and JSON lines).
+pub(crate) fn archive_record(rec: ArchiveRecord) -> Result<ArchiveRecord, StoreError> {
+    check_header_value("Call-ID", &rec.call_id)?;
+    check_header_value("content type", &rec.content_type)?;
+    Ok(ArchiveRecord {
+        sender: canonical_aor(&rec.sender)?,
+        recipient: canonical_aor(&rec.recipient)?,
+        ..rec
+    })
+}
+
+/// Stored header values are written back into SIP requests, where a CR or LF would let them
+/// inject headers; tabs are ordinary header whitespace.
+fn check_header_value(field: &str, value: &str) -> Result<(), StoreError> {
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(StoreError::Invalid(format!(
+            "{field} {value:?} contains control characters"
+        )));
+    }
+    Ok(())
 }
 
 /// User parts are limited to the characters RFC 3261 allows unescaped in a SIP URI user part,
@@ -286,5 +330,70 @@ mod tests {
         assert!(is_invalid(canonical_aor("@example.com")));
         assert!(is_invalid(canonical_aor("bob@")));
         assert!(is_invalid(canonical_aor("bob@a@b")));
+    }
+
+    fn offline(recipient: &str, sender: &str) -> NewOfflineMessage {
+        NewOfflineMessage {
+            recipient: recipient.to_owned(),
+            sender: sender.to_owned(),
+            from_header: "\"Bob\" <sip:bob@example.com>".to_owned(),
+            content_type: "text/plain;charset=UTF-8".to_owned(),
+            body: b"hi".to_vec(),
+            date: "Sat, 21 Nov 2026 12:00:00 GMT".to_owned(),
+            call_id: "abc@host".to_owned(),
+            received_at_ms: 1_000,
+            expires_at_ms: 2_000,
+        }
+    }
+
+    #[test]
+    fn offline_message_aors_are_canonical() {
+        let m = offline_message(offline("Alice@Example.COM", "bob@EXAMPLE.com")).unwrap();
+        assert_eq!(m.recipient, "Alice@example.com");
+        assert_eq!(m.sender, "bob@example.com");
+        assert!(is_invalid(offline_message(offline("alice", "bob@x"))));
+        assert!(is_invalid(offline_message(offline("alice@x", "@x"))));
+    }
+
+    #[test]
+    fn offline_message_rejects_header_injection_and_dead_on_arrival() {
+        let mut m = offline("alice@x", "bob@x");
+        m.from_header = "<sip:bob@x>\r\nVia: evil".to_owned();
+        assert!(is_invalid(offline_message(m)));
+        let mut m = offline("alice@x", "bob@x");
+        m.call_id = "a\nb".to_owned();
+        assert!(is_invalid(offline_message(m)));
+        let mut m = offline("alice@x", "bob@x");
+        m.content_type = "text/plain\u{0}".to_owned();
+        assert!(is_invalid(offline_message(m)));
+        let mut m = offline("alice@x", "bob@x");
+        m.date = "Sat,\t21 Nov 2026 12:00:00 GMT".to_owned();
+        assert!(offline_message(m).is_ok(), "a tab is header whitespace");
+        let mut m = offline("alice@x", "bob@x");
+        m.expires_at_ms = m.received_at_ms;
+        assert!(is_invalid(offline_message(m)));
+    }
+
+    #[test]
+    fn archive_record_is_canonical_and_single_line() {
+        let rec = ArchiveRecord {
+            at_ms: 5,
+            sender: "bob@EXAMPLE.com".to_owned(),
+            recipient: "Alice@Example.com".to_owned(),
+            call_id: "c1".to_owned(),
+            mode: crate::ImMode::Session,
+            content_type: "text/plain".to_owned(),
+            body: vec![0xff, 0x00],
+        };
+        let stored = archive_record(rec.clone()).unwrap();
+        assert_eq!(stored.sender, "bob@example.com");
+        assert_eq!(stored.recipient, "Alice@example.com");
+        assert_eq!(stored.body, vec![0xff, 0x00], "bodies are kept as bytes");
+        let mut bad = rec.clone();
+        bad.call_id = "c1\r\n".to_owned();
+        assert!(is_invalid(archive_record(bad)));
+        let mut bad = rec;
+        bad.recipient = "nobody".to_owned();
+        assert!(is_invalid(archive_record(bad)));
     }
 }

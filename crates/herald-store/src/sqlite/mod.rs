@@ -1,8 +1,10 @@
 //! Embedded SQLite backend: connection setup, migrations, and the [`Store`] implementation.
 //!
-//! The SQL for each kind of data lives in its own file (`users.rs`, ...); this file only wires
-//! them to the trait.
+//! The SQL for each kind of data lives in its own file (`users.rs`, `offline.rs`, `archive.rs`);
+//! this file only wires them to the trait.
 
+mod archive;
+mod offline;
 mod users;
 
 use std::path::Path;
@@ -13,7 +15,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::{NewUser, Store, StoreError, User};
+use crate::{ArchiveRecord, NewOfflineMessage, NewUser, OfflineMessage, Store, StoreError, User};
 
 /// SQLite has a single writer anyway; a few connections let readers run beside it (WAL).
 const MAX_CONNECTIONS: u32 = 4;
@@ -32,9 +34,19 @@ impl SqliteStore {
     /// Opens (creating if needed) `path`, runs migrations, WAL journal, synchronous=NORMAL (durable against process
     /// crashes, which is what we promise), foreign keys on, busy timeout 5 s, a small pool.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_file(path, true).await
+    }
+
+    /// Like [`open`](Self::open) but fails with [`StoreError::Backend`] if `path` does not exist
+    /// yet, for tools that read a store and must not create an empty one by mistake.
+    pub async fn open_existing(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_file(path, false).await
+    }
+
+    async fn open_file(path: &Path, create: bool) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -119,6 +131,56 @@ impl Store for SqliteStore {
     async fn user_count(&self) -> Result<u64, StoreError> {
         users::count(&self.pool).await
     }
+
+    async fn set_archiving(&self, aor: &str, archiving: Option<bool>) -> Result<(), StoreError> {
+        users::set_archiving(&self.pool, aor, archiving).await
+    }
+
+    async fn archiving_overrides(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        users::archiving_overrides(&self.pool).await
+    }
+
+    async fn enqueue_offline(
+        &self,
+        m: NewOfflineMessage,
+        max_per_user: u32,
+    ) -> Result<i64, StoreError> {
+        offline::enqueue(&self.pool, m, max_per_user).await
+    }
+
+    async fn offline_for(
+        &self,
+        recipient: &str,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OfflineMessage>, StoreError> {
+        offline::pending_for(&self.pool, recipient, now_ms, limit).await
+    }
+
+    async fn offline_delivered(&self, id: i64) -> Result<(), StoreError> {
+        offline::delivered(&self.pool, id).await
+    }
+
+    async fn offline_recipients(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        offline::recipients(&self.pool, now_ms).await
+    }
+
+    async fn expire_offline(&self, now_ms: i64) -> Result<u64, StoreError> {
+        offline::expire(&self.pool, now_ms).await
+    }
+
+    async fn archive(&self, rec: ArchiveRecord) -> Result<(), StoreError> {
+        archive::append(&self.pool, rec).await
+    }
+
+    async fn archived_for(
+        &self,
+        user: &str,
+        since_ms: i64,
+        until_ms: Option<i64>,
+    ) -> Result<Vec<ArchiveRecord>, StoreError> {
+        archive::for_user(&self.pool, user, since_ms, until_ms).await
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +234,64 @@ mod tests {
         assert_eq!(synchronous, 1, "1 is NORMAL");
         assert_eq!(foreign_keys, 1);
         assert_eq!(busy_timeout_ms, 5000);
+    }
+
+    /// The query plan of `sql` as SQLite reports it, one step per line.
+    async fn query_plan(store: &SqliteStore, sql: &str) -> String {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        rows.into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Every IM statement (as written in `offline.rs`, `archive.rs`, `users.rs`, with literals
+    /// for parameters) must find its rows through an index, never by scanning a whole table.
+    #[tokio::test]
+    async fn im_queries_use_indexes() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        for sql in [
+            "SELECT COUNT(*) FROM offline_messages WHERE recipient = 'a@x' AND expires_at_ms > 0",
+            "SELECT id, body FROM offline_messages \
+             WHERE recipient = 'a@x' AND expires_at_ms > 0 ORDER BY id LIMIT 10",
+            "DELETE FROM offline_messages WHERE id = 1",
+            "SELECT DISTINCT recipient FROM offline_messages WHERE expires_at_ms > 0 \
+             ORDER BY recipient",
+            "DELETE FROM offline_messages WHERE expires_at_ms <= 0",
+            // The cascade run when a user is removed.
+            "DELETE FROM offline_messages WHERE recipient = 'a@x'",
+            "SELECT at_ms, body FROM im_archive \
+             WHERE (sender = 'a@x' OR recipient = 'a@x') AND at_ms >= 0 \
+             AND (NULL IS NULL OR at_ms < NULL) ORDER BY at_ms, id",
+            "SELECT aor, archiving FROM users WHERE archiving IS NOT NULL ORDER BY aor",
+        ] {
+            let plan = query_plan(&store, sql).await;
+            let full_scan = plan
+                .lines()
+                .any(|step| step.starts_with("SCAN") && !step.contains("INDEX"));
+            assert!(!full_scan, "{sql}\n  scans a table:\n{plan}");
+        }
+    }
+
+    #[tokio::test]
+    async fn open_existing_does_not_create_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        assert!(matches!(
+            SqliteStore::open_existing(&path).await,
+            Err(StoreError::Backend(_))
+        ));
+        assert!(!path.exists());
+        SqliteStore::open(&path).await.unwrap().close().await;
+        SqliteStore::open_existing(&path)
+            .await
+            .unwrap()
+            .close()
+            .await;
     }
 
     #[tokio::test]

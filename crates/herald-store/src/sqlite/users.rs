@@ -106,8 +106,8 @@ fn reject_repeated_aors(records: &[User]) -> Result<(), StoreError> {
 pub(super) async fn get(pool: &SqlitePool, aor: &str) -> Result<Option<User>, StoreError> {
     let aor = canonical_aor(aor)?;
     let row = sqlx::query(
-        "SELECT aor, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at \
-         FROM users WHERE aor = $1",
+        "SELECT aor, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, \
+         archiving FROM users WHERE aor = $1",
     )
     .bind(&aor)
     .fetch_optional(pool)
@@ -118,8 +118,8 @@ pub(super) async fn get(pool: &SqlitePool, aor: &str) -> Result<Option<User>, St
 
 pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<User>, StoreError> {
     let rows = sqlx::query(
-        "SELECT aor, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at \
-         FROM users ORDER BY aor",
+        "SELECT aor, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, \
+         archiving FROM users ORDER BY aor",
     )
     .fetch_all(pool)
     .await
@@ -179,6 +179,33 @@ pub(super) async fn set_enabled(
     Ok(())
 }
 
+pub(super) async fn set_archiving(
+    pool: &SqlitePool,
+    aor: &str,
+    archiving: Option<bool>,
+) -> Result<(), StoreError> {
+    let aor = canonical_aor(aor)?;
+    let updated = sqlx::query("UPDATE users SET archiving = $1 WHERE aor = $2")
+        .bind(archiving)
+        .bind(&aor)
+        .execute(pool)
+        .await
+        .map_err(StoreError::backend)?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound(aor));
+    }
+    Ok(())
+}
+
+pub(super) async fn archiving_overrides(
+    pool: &SqlitePool,
+) -> Result<Vec<(String, bool)>, StoreError> {
+    sqlx::query_as("SELECT aor, archiving FROM users WHERE archiving IS NOT NULL ORDER BY aor")
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::backend)
+}
+
 pub(super) async fn count(pool: &SqlitePool) -> Result<u64, StoreError> {
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(pool)
@@ -199,6 +226,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
             ha1_sha256: row.try_get("ha1_sha256")?,
             enabled: row.try_get("enabled")?,
             created_at: row.try_get("created_at")?,
+            archiving: row.try_get("archiving")?,
         })
     };
     decode().map_err(StoreError::backend)
