@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{new_user, numbered_users};
+use common::{archive_record, new_user, numbered_users, offline_message};
 use herald_store::{SharedStore, SqliteStore, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -166,4 +166,74 @@ async fn readers_run_while_a_writer_writes() {
         assert_eq!(final_count, expected_total);
     }
     assert_eq!(store.user_count().await.unwrap(), expected_total);
+}
+
+#[tokio::test]
+async fn im_data_survives_reopen_without_a_clean_close() {
+    const T0: i64 = 1_790_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("herald.db");
+    let (first_id, second_id) = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store
+            .add_user(new_user("alice", "example.com", 1))
+            .await
+            .unwrap();
+        store
+            .set_archiving("alice@example.com", Some(true))
+            .await
+            .unwrap();
+        let first = offline_message("alice@example.com", "bob@example.com", 0, T0, T0 + 1_000);
+        let second = offline_message("alice@example.com", "bob@example.com", 1, T0, T0 + 1_000);
+        let first_id = store.enqueue_offline(first, 10).await.unwrap();
+        let second_id = store.enqueue_offline(second, 10).await.unwrap();
+        store
+            .archive(archive_record(
+                T0,
+                "bob@example.com",
+                "alice@example.com",
+                "hi",
+            ))
+            .await
+            .unwrap();
+        // Dropped without close(), as after kill -9: only committed writes count.
+        (first_id, second_id)
+    };
+
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        reopened.offline_recipients(T0).await.unwrap(),
+        ["alice@example.com"]
+    );
+    let queued = reopened
+        .offline_for("alice@example.com", T0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [first_id, second_id]
+    );
+    assert_eq!(queued[1].body, b"message 1");
+    let archived = reopened
+        .archived_for("alice@example.com", 0, None)
+        .await
+        .unwrap();
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0].body, b"hi");
+    assert_eq!(
+        reopened.archiving_overrides().await.unwrap(),
+        [("alice@example.com".to_owned(), true)]
+    );
+
+    reopened.offline_delivered(first_id).await.unwrap();
+    reopened.close().await;
+    let again = SqliteStore::open(&path).await.unwrap();
+    let queued = again
+        .offline_for("alice@example.com", T0, 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.iter().map(|m| m.id).collect::<Vec<_>>(), [second_id]);
+    // Ids keep growing across restarts.
+    let third = offline_message("alice@example.com", "bob@example.com", 2, T0, T0 + 1_000);
+    assert!(again.enqueue_offline(third, 10).await.unwrap() > second_id);
 }
