@@ -4,6 +4,7 @@ in a temporary data directory, always killed afterwards (its log printed on fail
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,3 +184,219 @@ def herald_md5_first(request):
     with running_herald('[auth]\nalgorithms = ["MD5", "SHA-256"]\n') as server:
         request.node.herald_server = server
         yield server
+
+
+# --- pjsua2 devices for the IM tests (pjsua_device.py, one process per device) ---
+
+DEVICE_EVENT_TIMEOUT = 10.0
+
+
+class PjsuaDevice:
+    """A running pjsua_device.py: send it commands, wait for its JSON events.
+
+    Every event is kept in arrival order; `wait_for` takes the first not yet taken
+    event that matches, so unrelated events (a typing notification arriving between
+    two messages) neither get lost nor get in the way."""
+
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        transport: str,
+        domain: str = DOMAIN,
+        server: str = "",
+        device_id: str = "",
+        expires: int = 300,
+    ):
+        self.user = user
+        self.transport = transport
+        self.device_id = device_id
+        cmd = [
+            sys.executable,
+            str(INTEROP_DIR / "pjsua_device.py"),
+            "--transport", transport,
+            "--domain", domain,
+            "--user", user,
+            "--password", password,
+            "--expires", str(expires),
+        ]
+        if server:
+            cmd += ["--server", server]
+        if device_id:
+            cmd += ["--device-id", device_id]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.events: list[dict] = []
+        self.taken: set[int] = set()
+        self.stderr: list[str] = []
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.local_port = self.wait_for("ready")["local_port"]
+
+    def __repr__(self) -> str:
+        return f"<device {self.user}/{self.device_id or '-'} {self.transport}>"
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "garbage", "line": line}
+            with self.changed:
+                self.events.append(event)
+                self.changed.notify_all()
+        with self.changed:
+            self.events.append({"event": "exited"})
+            self.changed.notify_all()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+
+    def uri(self, host: str, port: int | None = None) -> str:
+        """This device's own address, for device-to-device requests (no server)."""
+        return f"sip:{self.user}@{host}:{port or self.local_port};transport={self.transport}"
+
+    def send(self, cmd: str, **args) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, name: str, timeout: float = DEVICE_EVENT_TIMEOUT, **match) -> dict:
+        """The first untaken `name` event whose fields equal `match`; fails after
+        `timeout` s, or at once when the device reports an error or exits."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                for i, event in enumerate(self.events):
+                    if i in self.taken:
+                        continue
+                    if event["event"] == name and all(event.get(k) == v for k, v in match.items()):
+                        self.taken.add(i)
+                        return event
+                    if event["event"] in ("error", "garbage", "exited") and name != "exited":
+                        raise AssertionError(f"{self!r}: {event}; stderr:\n{''.join(self.stderr)[-3000:]}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"{self!r}: no {name} {match or ''} event within {timeout}s; "
+                        f"events: {[e['event'] for e in self.events]}"
+                    )
+                self.changed.wait(left)
+
+    def all(self, name: str, **match) -> list[dict]:
+        """Every `name` event so far (taken or not) whose fields equal `match`."""
+        with self.changed:
+            return [
+                e for e in self.events
+                if e["event"] == name and all(e.get(k) == v for k, v in match.items())
+            ]
+
+    def register(self) -> dict:
+        """Send REGISTER; return the final registration state event."""
+        self.send("register")
+        return self.wait_for("reg_state")
+
+    def message(self, to: str, body: str, content_type: str = "text/plain") -> dict:
+        """Send a pager MESSAGE and return its final status event."""
+        self.send("message", to=to, body=body, content_type=content_type)
+        return self.wait_for("im_status", body=body)
+
+    def call_state(self, call: str, state: str, timeout: float = DEVICE_EVENT_TIMEOUT) -> dict:
+        return self.wait_for("call_state", timeout, call=call, state=state)
+
+    def kill(self) -> None:
+        """Die like a crashed device: SIGKILL, the kernel closes its sockets."""
+        self.send("close")
+        self.proc.wait(5)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def pjsua():
+    """Factory for pjsua2 device processes (PjsuaDevice args); all stopped afterwards."""
+    started: list[PjsuaDevice] = []
+
+    def start(*args, **kwargs) -> PjsuaDevice:
+        device = PjsuaDevice(*args, **kwargs)
+        started.append(device)
+        return device
+
+    yield start
+    for device in started:
+        device.stop()
+
+
+# --- more for the IM tests: servers with a config, restarts, raw MESSAGEs ---
+
+
+def restart_herald(server: Herald) -> None:
+    """Stop the server and start it again on the same ports and data directory."""
+    server.stop()
+    server.log_lines.append("----- restarted by the test -----")
+    server.start()
+
+
+@pytest.fixture
+def herald_with(request):
+    """Factory: start(config_toml) -> a server of this test's own with that herald.toml."""
+    with contextlib.ExitStack() as stack:
+
+        def start(config_toml: str = "") -> Herald:
+            server = stack.enter_context(running_herald(config_toml))
+            request.node.herald_server = server
+            return server
+
+        yield start
+
+
+def raw_message(
+    client,
+    user: str,
+    domain: str,
+    password: str | None,
+    to: str,
+    body: bytes,
+    content_type: str = "text/plain",
+    from_uri: str | None = None,
+    algorithm: str = "SHA-256",
+):
+    """Send an out-of-dialog MESSAGE with a `sipclient.SipClient` as `user`; answer a
+    407 with the `algorithm` challenge when a password is given.
+    Returns (first final response, final response after authenticating or None)."""
+    from sipclient import digest_response, parse_challenge
+
+    headers = [
+        f"From: <{from_uri or f'sip:{user}@{domain}'}>;tag={client.from_tag}",
+        f"To: <{to}>",
+        f"Content-Type: {content_type}",
+    ]
+    first = client.request("MESSAGE", to, headers, body)
+    if first.status != 407 or password is None:
+        return first, None
+    chosen = None
+    for value in first.all("proxy-authenticate"):
+        challenge = parse_challenge(value)
+        if challenge.get("algorithm", "MD5").upper() == algorithm.upper():
+            chosen = challenge
+            break
+    if chosen is None:
+        raise AssertionError(f"no {algorithm} challenge in the 407:\n{first.raw.decode(errors='replace')}")
+    auth = digest_response(chosen, user, password, "MESSAGE", to)
+    return first, client.request("MESSAGE", to, headers + [f"Proxy-Authorization: {auth}"], body)

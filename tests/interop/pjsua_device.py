@@ -4,20 +4,55 @@ pjsua2 allows one Endpoint per process, so each simulated device is one run of t
 script. It is driven through stdin, one JSON object per line:
     {"cmd": "register"}     (re)send REGISTER (setRegistration(True))
     {"cmd": "unregister"}   REGISTER with Expires: 0 (setRegistration(False))
+    {"cmd": "message", "to": URI, "body": TEXT, "content_type": "text/plain"}
+                            out-of-dialog MESSAGE (pager mode) through a pj.Buddy
+    {"cmd": "typing", "to": URI, "typing": true}
+                            RFC 3994 isComposing MESSAGE through a pj.Buddy
+    {"cmd": "call", "to": URI, "call": NAME}
+                            INVITE with an audio offer (null sound device); NAME
+                            labels the call in later commands and events
+    {"cmd": "answer", "call": NAME, "code": 200}
+                            answer an incoming call (180, 200, 486, ...)
+    {"cmd": "call_message", "call": NAME, "body": TEXT, "content_type": "text/plain"}
+                            MESSAGE inside the call's dialog
+    {"cmd": "call_request", "call": NAME, "method": "INFO", "body": TEXT,
+     "content_type": "text/plain"}
+                            any other in-dialog request (INFO, ...)
+    {"cmd": "reinvite", "call": NAME}
+    {"cmd": "hangup", "call": NAME, "code": 603}   (BYE, CANCEL or a final answer)
+    {"cmd": "close"}        die at once (SIGKILL): the kernel closes our sockets,
+                            nothing is sent first (a device crashing or losing power)
     {"cmd": "quit"}
 and reports on stdout, one JSON object per line:
     {"event": "ready", "local_port": N}
     {"event": "reg_state", "code": 200, "reason": "OK", "expiration": 300,
      "active": true, "response": "<the whole final response, raw>"}
+    {"event": "im", "call": NAME|null, "from": URI, "to": URI, "contact": URI,
+     "content_type": "text/plain", "body": TEXT, "date": "<Date header>"|null,
+     "raw": "<the whole MESSAGE>"}
+    {"event": "typing", "from": URI, "to": URI, "is_typing": true, "raw": "..."}
+    {"event": "im_status", "call": NAME|null, "to": URI, "body": TEXT,
+     "code": 200, "reason": "OK", "response": "<raw final response>"}
+    {"event": "incoming_call", "call": NAME, "from": URI, "raw": "<the INVITE>"}
+    {"event": "call_state", "call": NAME, "state": "CONFIRMED", "code": 200,
+     "reason": "OK", "call_id": "...", "rx": "<raw message that caused it>"}
+    {"event": "call_tsx", "call": NAME, "method": "INFO", "role": "uas"|"uac",
+     "code": 200, "rx": "<raw request or response>"}
     {"event": "error", "message": "..."}
+Incoming calls are answered 180 at once, then left ringing until "answer".
+Without --server the account registers nowhere and sends requests straight to the
+URI it is given (device-to-device, e.g. sip:bob@127.0.0.1:PORT;transport=tcp).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import re
 import select
+import signal
 import sys
 
 import pjsua2 as pj
@@ -28,21 +63,139 @@ TRANSPORTS = {
     "tls": pj.PJSIP_TRANSPORT_TLS,
 }
 
-
-# PJSIP writes its own log lines to fd 1 before any log config applies: keep the
-# real stdout for our JSON events only, and send everything else written to fd 1
-# to stderr.
-EVENTS = os.fdopen(os.dup(1), "w", buffering=1)
-os.dup2(2, 1)
+# Set by main(): the real stdout, kept for our JSON events only.
+EVENTS = None
 
 
 def emit(**event) -> None:
+    assert EVENTS is not None
     EVENTS.write(json.dumps(event) + "\n")
     EVENTS.flush()
 
 
+def raw_of(rdata) -> str:
+    """The whole received message of an rdata wrapper, or "" when there is none."""
+    try:
+        return rdata.wholeMsg or ""
+    except Exception:  # no received message behind it (a local event)
+        return ""
+
+
+def header_value(raw: str, name: str) -> str | None:
+    """The first value of header `name` in a raw message (head only), or None."""
+    head = raw.replace("\r\n", "\n").split("\n\n", 1)[0]
+    m = re.search(rf"^{re.escape(name)}[ \t]*:[ \t]*(.*)$", head, re.IGNORECASE | re.MULTILINE)
+    return m.group(1).strip() if m else None
+
+
+class DeviceCall(pj.Call):
+    """One call, named for the test; reports its state changes and transactions."""
+
+    def __init__(self, account: Device, name: str, call_id: int = pj.PJSUA_INVALID_ID):
+        super().__init__(account, call_id)
+        self.name = name
+        self.confirmed = False
+
+    def onCallState(self, prm):  # noqa: N802 (pjsua2 callback name)
+        try:
+            info = self.getInfo()
+        except pj.Error as e:
+            emit(event="error", message=f"call {self.name}: {e.info()}")
+            return
+        rx = ""
+        if prm.e.type == pj.PJSIP_EVENT_TSX_STATE:
+            rx = raw_of(prm.e.body.tsxState.src.rdata)
+        elif prm.e.type == pj.PJSIP_EVENT_RX_MSG:
+            rx = raw_of(prm.e.body.rxMsg.rdata)
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self.confirmed = True
+        emit(
+            event="call_state",
+            call=self.name,
+            state=info.stateText,
+            code=info.lastStatusCode,
+            reason=info.lastReason,
+            call_id=info.callIdString,
+            rx=rx,
+        )
+
+    def onCallTsxState(self, prm):  # noqa: N802
+        if prm.e.type != pj.PJSIP_EVENT_TSX_STATE:
+            return
+        tsx_event = prm.e.body.tsxState
+        tsx = tsx_event.tsx
+        if tsx.method in ("INVITE", "ACK") and not self.confirmed:
+            return  # the initial INVITE is reported through onCallState
+        rx = ""
+        if tsx_event.type == pj.PJSIP_EVENT_RX_MSG:
+            rx = raw_of(tsx_event.src.rdata)
+        if not rx:
+            return  # only what we received is of interest
+        emit(
+            event="call_tsx",
+            call=self.name,
+            method=tsx.method,
+            role="uas" if tsx.role == pj.PJSIP_ROLE_UAS else "uac",
+            code=tsx.statusCode,
+            rx=rx,
+        )
+
+    def onInstantMessage(self, prm):  # noqa: N802
+        report_im(prm, self.name)
+
+    def onInstantMessageStatus(self, prm):  # noqa: N802
+        report_im_status(prm, self.name)
+
+    def onTypingIndication(self, prm):  # noqa: N802
+        report_typing(prm, self.name)
+
+
+def report_im(prm, call: str | None) -> None:
+    raw = raw_of(prm.rdata)
+    emit(
+        event="im",
+        call=call,
+        **{"from": prm.fromUri},
+        to=prm.toUri,
+        contact=prm.contactUri,
+        content_type=prm.contentType,
+        body=prm.msgBody,
+        date=header_value(raw, "Date"),
+        raw=raw,
+    )
+
+
+def report_im_status(prm, call: str | None) -> None:
+    emit(
+        event="im_status",
+        call=call,
+        to=prm.toUri,
+        body=prm.msgBody,
+        code=prm.code,
+        reason=prm.reason,
+        response=raw_of(prm.rdata),
+    )
+
+
+def report_typing(prm, call: str | None) -> None:
+    emit(
+        event="typing",
+        call=call,
+        **{"from": prm.fromUri},
+        to=prm.toUri,
+        is_typing=bool(prm.isTyping),
+        raw=raw_of(prm.rdata),
+    )
+
+
 class Device(pj.Account):
-    """An account whose registration outcomes are reported as JSON events."""
+    """An account whose registration, messages and calls are reported as JSON events."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: dict[str, DeviceCall] = {}
+        self.buddies: dict[str, pj.Buddy] = {}
+        self.incoming = 0
 
     def onRegState(self, prm):  # noqa: N802 (pjsua2 callback name)
         try:
@@ -50,25 +203,114 @@ class Device(pj.Account):
             active = bool(info.regIsActive)
         except pj.Error:
             active = False
-        raw = ""
-        try:
-            raw = prm.rdata.wholeMsg
-        except Exception:  # no received message (e.g. a local transport error)
-            raw = ""
         emit(
             event="reg_state",
             code=prm.code,
             reason=prm.reason,
             expiration=prm.expiration,
             active=active,
-            response=raw,
+            response=raw_of(prm.rdata),
         )
+
+    def onInstantMessage(self, prm):  # noqa: N802
+        report_im(prm, None)
+
+    def onInstantMessageStatus(self, prm):  # noqa: N802
+        report_im_status(prm, None)
+
+    def onTypingIndication(self, prm):  # noqa: N802
+        report_typing(prm, None)
+
+    def onIncomingCall(self, prm):  # noqa: N802
+        self.incoming += 1
+        name = f"in{self.incoming}"
+        call = DeviceCall(self, name, prm.callId)
+        self.calls[name] = call
+        emit(event="incoming_call", call=name, **{"from": call.getInfo().remoteUri}, raw=raw_of(prm.rdata))
+        ringing = pj.CallOpParam()
+        ringing.statusCode = 180
+        call.answer(ringing)
+
+    def buddy(self, uri: str) -> pj.Buddy:
+        """A presence-less buddy for `uri`: pjsua2's way to send pager MESSAGEs."""
+        if uri not in self.buddies:
+            cfg = pj.BuddyConfig()
+            cfg.uri = uri
+            cfg.subscribe = False
+            buddy = pj.Buddy()
+            buddy.create(self, cfg)
+            self.buddies[uri] = buddy
+        return self.buddies[uri]
+
+    def call(self, name: str) -> DeviceCall:
+        if name not in self.calls:
+            raise KeyError(f"no call named {name!r}")
+        return self.calls[name]
+
+    def run(self, cmd: dict) -> bool:
+        """Carry out one command; False when it was "quit"."""
+        what = cmd.get("cmd")
+        if what == "register":
+            self.setRegistration(True)
+        elif what == "unregister":
+            self.setRegistration(False)
+        elif what == "message":
+            prm = pj.SendInstantMessageParam()
+            prm.content = cmd["body"]
+            prm.contentType = cmd.get("content_type", "text/plain")
+            self.buddy(cmd["to"]).sendInstantMessage(prm)
+        elif what == "typing":
+            prm = pj.SendTypingIndicationParam()
+            prm.isTyping = bool(cmd.get("typing", True))
+            self.buddy(cmd["to"]).sendTypingIndication(prm)
+        elif what == "call":
+            name = cmd["call"]
+            call = DeviceCall(self, name)
+            self.calls[name] = call
+            prm = pj.CallOpParam(True)
+            prm.opt.audioCount = 1
+            prm.opt.videoCount = 0
+            call.makeCall(cmd["to"], prm)
+        elif what == "answer":
+            prm = pj.CallOpParam()
+            prm.statusCode = int(cmd.get("code", 200))
+            self.call(cmd["call"]).answer(prm)
+        elif what == "call_message":
+            prm = pj.SendInstantMessageParam()
+            prm.content = cmd["body"]
+            prm.contentType = cmd.get("content_type", "text/plain")
+            self.call(cmd["call"]).sendInstantMessage(prm)
+        elif what == "call_request":
+            prm = pj.CallSendRequestParam()
+            prm.method = cmd["method"]
+            if "body" in cmd:
+                prm.txOption.contentType = cmd.get("content_type", "text/plain")
+                prm.txOption.msgBody = cmd["body"]
+            self.call(cmd["call"]).sendRequest(prm)
+        elif what == "reinvite":
+            prm = pj.CallOpParam(True)
+            self.call(cmd["call"]).reinvite(prm)
+        elif what == "hangup":
+            prm = pj.CallOpParam()
+            prm.statusCode = int(cmd.get("code", 603))
+            self.call(cmd["call"]).hangup(prm)
+        elif what == "close":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif what == "quit":
+            return False
+        else:
+            emit(event="error", message=f"unknown command {what!r}")
+        return True
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--transport", choices=sorted(TRANSPORTS), required=True)
-    p.add_argument("--server", required=True, help="host:port of the registrar")
+    p.add_argument(
+        "--server",
+        default="",
+        help="host:port of the registrar, also the outbound proxy; none: direct",
+    )
     p.add_argument("--domain", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
@@ -79,6 +321,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
+    global EVENTS
+    # PJSIP writes its own log lines to fd 1 before any log config applies: keep the
+    # real stdout for our JSON events only, and send everything else written to fd 1
+    # to stderr.
+    EVENTS = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
     args = parse_args()
     ep = pj.Endpoint()
     ep.libCreate()
@@ -89,6 +338,7 @@ def main() -> int:
     ep_cfg.logConfig.level = args.log_level
     ep_cfg.logConfig.consoleLevel = args.log_level
     ep_cfg.medConfig.noVad = True
+    ep_cfg.medConfig.threadCnt = 0
     ep.libInit(ep_cfg)
     ep.audDevManager().setNullDev()
 
@@ -105,7 +355,10 @@ def main() -> int:
 
     acc_cfg = pj.AccountConfig()
     acc_cfg.idUri = f"sip:{args.user}@{args.domain}"
-    acc_cfg.regConfig.registrarUri = f"sip:{args.server};transport={args.transport}"
+    if args.server:
+        acc_cfg.regConfig.registrarUri = f"sip:{args.server};transport={args.transport}"
+        # Requests to sip:x@DOMAIN go through the server (DOMAIN does not resolve).
+        acc_cfg.sipConfig.proxies.append(f"sip:{args.server};transport={args.transport};lr")
     acc_cfg.regConfig.timeoutSec = args.expires
     acc_cfg.regConfig.registerOnAdd = False
     acc_cfg.regConfig.retryIntervalSec = 0
@@ -116,6 +369,9 @@ def main() -> int:
     acc_cfg.natConfig.contactRewriteUse = 0
     acc_cfg.natConfig.viaRewriteUse = 0
     acc_cfg.natConfig.sipOutboundUse = 0
+    # RTP on loopback too, on ports of the kernel's choosing (many devices at once).
+    acc_cfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    acc_cfg.mediaConfig.transportConfig.port = 0
     acc_cfg.sipConfig.authCreds.append(
         pj.AuthCredInfo("digest", "*", args.user, 0, args.password)
     )
@@ -135,27 +391,24 @@ def main() -> int:
         if not chunk:
             break  # the test closed our stdin: quit
         pending += chunk
-        while b"\n" in pending:
+        while running and b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
             if not line.strip():
                 continue
             try:
-                cmd = json.loads(line).get("cmd")
-                if cmd == "register":
-                    device.setRegistration(True)
-                elif cmd == "unregister":
-                    device.setRegistration(False)
-                elif cmd == "quit":
-                    running = False
-                else:
-                    emit(event="error", message=f"unknown command {cmd!r}")
+                running = device.run(json.loads(line))
             except pj.Error as e:
                 emit(event="error", message=e.info())
-            except ValueError as e:
+            except (ValueError, KeyError, TypeError) as e:
                 emit(event="error", message=f"bad command line {line!r}: {e}")
-    # Let a pending un-REGISTER go out before the endpoint is destroyed.
+    # Let a pending un-REGISTER (and BYEs) go out before the endpoint is destroyed.
+    ep.hangupAllCalls()
     for _ in range(10):
         ep.libHandleEvents(20)
+    # pjsua2 objects must go while the library lives: a Call's destructor calls into it.
+    device.calls.clear()
+    device.buddies.clear()
+    gc.collect()
     device.shutdown()
     ep.libDestroy()
     return 0
