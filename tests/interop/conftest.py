@@ -300,6 +300,12 @@ class PjsuaDevice:
                 if e["event"] == name and all(e.get(k) == v for k, v in match.items())
             ]
 
+    def expect_none(self, name: str, within: float = 1.5, **match) -> None:
+        """Fail if a `name` event matching `match` arrives within `within` s."""
+        time.sleep(within)
+        found = self.all(name, **match)
+        assert found == [], f"{self!r}: unexpected {name} events: {found}"
+
     def register(self) -> dict:
         """Send REGISTER; return the final registration state event."""
         self.send("register")
