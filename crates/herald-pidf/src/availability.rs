@@ -191,6 +191,21 @@ pub fn activity_availability(activity: &Activity) -> Availability {
         .map_or(Availability::AVAILABLE, |(_, number)| *number)
 }
 
+/// The number a set of activities stands for (the highest of them, Available when
+/// none moves it), made idle by `idle` user input.
+pub fn activities_availability(activities: &[Activity], idle: bool) -> Availability {
+    let number = activities
+        .iter()
+        .map(activity_availability)
+        .max()
+        .unwrap_or(Availability::AVAILABLE);
+    match (number, idle) {
+        (Availability::AVAILABLE, true) => Availability::AVAILABLE_IDLE,
+        (Availability::BUSY, true) => Availability::BUSY_IDLE,
+        (number, _) => number,
+    }
+}
+
 /// What a plain PIDF/RPID watcher is told for a number (the last table of the module
 /// docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,16 +282,7 @@ impl Publication {
             .person
             .as_ref()
             .map_or(&[][..], |p| p.activities.as_slice());
-        let number = activities
-            .iter()
-            .map(activity_availability)
-            .max()
-            .unwrap_or(Availability::AVAILABLE);
-        match (number, self.user_input()) {
-            (Availability::AVAILABLE, Some(UserInput::Idle)) => Availability::AVAILABLE_IDLE,
-            (Availability::BUSY, Some(UserInput::Idle)) => Availability::BUSY_IDLE,
-            (number, _) => number,
-        }
+        activities_availability(activities, self.user_input() == Some(UserInput::Idle))
     }
 
     /// The endpoint's number: the explicit `<ha:availability>` if published, else the

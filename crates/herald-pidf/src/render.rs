@@ -13,8 +13,8 @@
 use crate::access::AccessLevel;
 use crate::activity::Activity;
 use crate::aggregate::Aggregate;
-use crate::availability::rpid_view;
-use crate::model::{Device, Note, PlaceType};
+use crate::availability::{activities_availability, rpid_view};
+use crate::model::{Device, Note, PlaceType, UserInput};
 use crate::namespaces::{CIPID, DATA_MODEL, HERALD_AVAILABILITY, LOCATION_TYPE, PIDF, RPID};
 use crate::xml_write::XmlWriter;
 
@@ -55,11 +55,17 @@ pub fn render(aggregate: &Aggregate, entity_uri: &str, level: AccessLevel) -> St
         (true, [], Some(oof)) => std::slice::from_ref(oof),
         (true, notes, _) => notes,
     };
-    let activities: Vec<&Activity> = if notes_visible && !aggregate.activities.is_empty() {
-        aggregate.activities.iter().collect()
-    } else {
-        view.activity.iter().collect()
-    };
+    // Published activities only when they say what the number says (a client that
+    // ignores the Herald element must land in the same band).
+    let idle = view.user_input == Some(UserInput::Idle);
+    let published_agree = activities_availability(&aggregate.activities, idle).band()
+        == aggregate.availability.band();
+    let activities: Vec<&Activity> =
+        if notes_visible && !aggregate.activities.is_empty() && published_agree {
+            aggregate.activities.iter().collect()
+        } else {
+            view.activity.iter().collect()
+        };
 
     let mut w = XmlWriter::new();
     let mut root_attrs = vec![
