@@ -37,6 +37,11 @@ pub enum AdminCommand {
     UserImport {
         users: Vec<ImportedUser>,
     },
+    /// Sets the user's archiving override; `None` follows the server-wide setting.
+    UserArchiving {
+        address: String,
+        archiving: Option<bool>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -119,9 +124,10 @@ pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, 
             let mut out = String::new();
             for u in list {
                 out.push_str(&format!(
-                    "{}\t{}\t{}\n",
+                    "{}\t{}\tarchiving={}\t{}\n",
                     u.aor,
                     if u.enabled { "enabled" } else { "disabled" },
+                    archiving_word(u.archiving),
                     u.display_name.unwrap_or_default()
                 ));
             }
@@ -164,6 +170,34 @@ pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, 
             let n = store.import_users(new).await.map_err(store_err)?;
             Ok((format!("imported {n} users"), Effect::None))
         }
+        AdminCommand::UserArchiving { address, archiving } => {
+            let aor = aor_of(&address)?;
+            store
+                .set_archiving(&aor, archiving)
+                .await
+                .map_err(store_err)?;
+            // The server re-reads the whole user on a change, so report whether they are
+            // enabled as they are now: this change must not end their registrations.
+            let enabled = store
+                .get_user(&aor)
+                .await
+                .map_err(store_err)?
+                .is_some_and(|u| u.enabled);
+            Ok((
+                format!("archiving {} for {aor}", archiving_word(archiving)),
+                Effect::UserChanged { aor, enabled },
+            ))
+        }
+    }
+}
+
+/// How an archiving override reads in command output: `on`, `off`, or `default` (follows
+/// the server-wide setting).
+fn archiving_word(archiving: Option<bool>) -> &'static str {
+    match archiving {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "default",
     }
 }
 
@@ -246,5 +280,113 @@ where
                 let _ = w.write_all(s.as_bytes()).await;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_store::SqliteStore;
+
+    async fn store_with_alice() -> SharedStore {
+        let store: SharedStore = Arc::new(SqliteStore::open_in_memory().await.unwrap());
+        let add = AdminCommand::UserAdd {
+            address: "alice@example.com".to_owned(),
+            password: "pw".to_owned(),
+            display_name: Some("Alice".to_owned()),
+        };
+        execute(&store, add).await.unwrap();
+        store
+    }
+
+    async fn set_archiving(
+        store: &SharedStore,
+        address: &str,
+        archiving: Option<bool>,
+    ) -> Result<(String, Effect)> {
+        let cmd = AdminCommand::UserArchiving {
+            address: address.to_owned(),
+            archiving,
+        };
+        execute(store, cmd).await
+    }
+
+    async fn user_list(store: &SharedStore) -> String {
+        execute(store, AdminCommand::UserList).await.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn archiving_override_is_stored_listed_and_reported_to_the_server() {
+        let store = store_with_alice().await;
+        assert_eq!(
+            user_list(&store).await,
+            "alice@example.com\tenabled\tarchiving=default\tAlice"
+        );
+
+        let (output, effect) = set_archiving(&store, "sip:alice@EXAMPLE.com", Some(true))
+            .await
+            .unwrap();
+        assert_eq!(output, "archiving on for alice@example.com");
+        assert!(
+            matches!(&effect, Effect::UserChanged { aor, enabled: true } if aor == "alice@example.com"),
+            "the running server re-reads the user without ending their registrations"
+        );
+        let alice = store.get_user("alice@example.com").await.unwrap().unwrap();
+        assert_eq!(alice.archiving, Some(true));
+        assert!(user_list(&store).await.contains("\tarchiving=on\t"));
+
+        set_archiving(&store, "alice@example.com", Some(false))
+            .await
+            .unwrap();
+        assert!(user_list(&store).await.contains("\tarchiving=off\t"));
+        let (output, _) = set_archiving(&store, "alice@example.com", None)
+            .await
+            .unwrap();
+        assert_eq!(output, "archiving default for alice@example.com");
+        assert!(store.archiving_overrides().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn archiving_change_for_a_disabled_user_keeps_them_disabled() {
+        let store = store_with_alice().await;
+        let disable = AdminCommand::UserEnable {
+            address: "alice@example.com".to_owned(),
+            enabled: false,
+        };
+        execute(&store, disable).await.unwrap();
+        let (_, effect) = set_archiving(&store, "alice@example.com", Some(true))
+            .await
+            .unwrap();
+        assert!(matches!(effect, Effect::UserChanged { enabled: false, .. }));
+    }
+
+    #[tokio::test]
+    async fn archiving_for_an_unknown_user_or_address_fails() {
+        let store = store_with_alice().await;
+        let err = set_archiving(&store, "bob@example.com", Some(true))
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no such user"), "{err:#}");
+        assert!(
+            set_archiving(&store, "bob", Some(true)).await.is_err(),
+            "not an address"
+        );
+    }
+
+    #[test]
+    fn archiving_command_crosses_the_admin_socket_intact() {
+        let cmd = AdminCommand::UserArchiving {
+            address: "alice@example.com".to_owned(),
+            archiving: None,
+        };
+        let line = serde_json::to_string(&cmd).unwrap();
+        match serde_json::from_str::<AdminCommand>(&line).unwrap() {
+            AdminCommand::UserArchiving { address, archiving } => {
+                assert_eq!(address, "alice@example.com");
+                assert_eq!(archiving, None);
+            }
+            other => panic!("decoded as {other:?}"),
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Command-line interface.
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Herald: an instant-messaging and presence server (SIP/SIMPLE).
@@ -32,6 +32,9 @@ pub enum Command {
     /// Manage users (works through the running server when one uses this data directory).
     #[command(subcommand)]
     User(UserCommand),
+    /// Read the IM archive (works on the store directly, whether a server runs or not).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -91,4 +94,155 @@ pub enum UserCommand {
     Import {
         file: PathBuf,
     },
+    /// Archive this user's instant messages (on), never archive them (off), or follow the
+    /// server-wide setting (default).
+    Archiving {
+        address: String,
+        setting: ArchivingSetting,
+    },
+}
+
+/// A user's archiving override as typed on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ArchivingSetting {
+    On,
+    Off,
+    Default,
+}
+
+impl ArchivingSetting {
+    /// The stored override: `None` follows the server-wide setting.
+    pub fn as_override(self) -> Option<bool> {
+        match self {
+            ArchivingSetting::On => Some(true),
+            ArchivingSetting::Off => Some(false),
+            ArchivingSetting::Default => None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Export one user's archived messages (sent and received), oldest first:
+    /// herald archive export --user alice@example.com --since 2026-01-01 [--until 2026-02-01]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The user whose messages to export, as user@domain or sip:user@domain.
+    #[arg(long)]
+    pub user: String,
+    /// First instant to include: YYYY-MM-DD (midnight UTC) or RFC 3339 (2026-01-01T09:30:00+01:00).
+    #[arg(long, value_name = "DATE", value_parser = crate::archive::parse_time)]
+    pub since: i64,
+    /// Instant to stop before (excluded), same forms as --since. Default: no end.
+    #[arg(long, value_name = "DATE", value_parser = crate::archive::parse_time)]
+    pub until: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output (an existing file is replaced).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// How `archive export` writes records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("herald").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn archive_export_defaults_to_jsonl_on_stdout_without_end() {
+        let cli = parse(&[
+            "archive",
+            "export",
+            "--user",
+            "alice@example.com",
+            "--since",
+            "2026-01-01",
+        ])
+        .unwrap();
+        let Command::Archive(ArchiveCommand::Export(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.user, "alice@example.com");
+        assert_eq!(args.since, 1_767_225_600_000);
+        assert_eq!(args.until, None);
+        assert_eq!(args.format, ExportFormat::Jsonl);
+        assert_eq!(args.output, None);
+    }
+
+    #[test]
+    fn archive_export_takes_every_option() {
+        let cli = parse(&[
+            "--data-dir",
+            "/tmp/d",
+            "archive",
+            "export",
+            "--user",
+            "alice@example.com",
+            "--since",
+            "2026-01-01T00:00:00+01:00",
+            "--until",
+            "2026-02-01",
+            "--format",
+            "csv",
+            "--output",
+            "out.csv",
+        ])
+        .unwrap();
+        let Command::Archive(ArchiveCommand::Export(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.since, 1_767_225_600_000 - 3_600_000);
+        assert_eq!(args.until, Some(1_769_904_000_000));
+        assert_eq!(args.format, ExportFormat::Csv);
+        assert_eq!(args.output, Some(PathBuf::from("out.csv")));
+    }
+
+    #[test]
+    fn archive_export_rejects_bad_dates_unknown_formats_and_a_missing_since() {
+        let base = ["archive", "export", "--user", "alice@example.com"];
+        let with = |extra: &[&'static str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            parse(&args).map(drop)
+        };
+        let err = with(&["--since", "2026-13-01"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+        let err = with(&["--since", "2026-01-01", "--until", "soon"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        let err = with(&["--since", "2026-01-01", "--format", "xml"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        let err = with(&[]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn user_archiving_takes_on_off_or_default() {
+        for (word, expected) in [("on", Some(true)), ("off", Some(false)), ("default", None)] {
+            let cli = parse(&["user", "archiving", "alice@example.com", word]).unwrap();
+            let Command::User(UserCommand::Archiving { address, setting }) = cli.command else {
+                panic!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(address, "alice@example.com");
+            assert_eq!(setting.as_override(), expected);
+        }
+        assert!(parse(&["user", "archiving", "alice@example.com", "maybe"]).is_err());
+        assert!(parse(&["user", "archiving", "alice@example.com"]).is_err());
+    }
 }

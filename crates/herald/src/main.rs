@@ -1,5 +1,6 @@
 //! The `herald` binary: parses the command line and wires the crates together.
 mod admin;
+mod archive;
 mod cli;
 mod demo;
 mod settings;
@@ -41,6 +42,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&cli.data_dir, cli.config.as_deref(), args).await,
         Command::User(cmd) => user(&cli.data_dir, cmd).await,
+        Command::Archive(cmd) => archive::run(&cli.data_dir, cmd).await,
     }
 }
 
@@ -159,6 +161,10 @@ async fn user(data_dir: &Path, cmd: UserCommand) -> Result<()> {
                 .collect();
             AdminCommand::UserImport { users }
         }
+        UserCommand::Archiving { address, setting } => AdminCommand::UserArchiving {
+            address,
+            archiving: setting.as_override(),
+        },
     };
     let output = match admin::try_remote(data_dir, &cmd).await? {
         Some(reply) if reply.ok => reply.output,
