@@ -8,7 +8,7 @@
 //!   it and back.
 //! - [`aggregate()`](aggregate::aggregate): one user's presence from all their endpoints.
 //! - [`render`]: the document a watcher receives at a given [`AccessLevel`].
-
+//! - [`watcherinfo`]: `application/watcherinfo+xml` (RFC 3858), built and parsed.
 //! - [`rlmi`] and [`multipart`]: `application/rlmi+xml` and the `multipart/related`
 //!   bodies of resource-list NOTIFYs (RFC 4662), built and parsed.
 //!
@@ -53,9 +53,12 @@ pub mod availability;
 pub mod error;
 pub mod limits;
 pub mod model;
+pub mod multipart;
 pub mod namespaces;
 mod parse;
 mod render;
+pub mod rlmi;
+pub mod watcherinfo;
 mod xml_tree;
 mod xml_write;
 
