@@ -9,6 +9,9 @@ import json
 
 import pytest
 
+# Skipped (with the reason) only while the server answers MESSAGE 405: IM not there yet.
+pytestmark = pytest.mark.usefixtures("require_im")
+
 ALICE_PW, BOB_PW, CAROL_PW = "alice-pw", "bob-pw", "carol-pw"
 RECORD_FIELDS = {"time", "from", "to", "call_id", "mode", "content_type", "body"}
 TRANSPORTS = ["udp", "tcp"]

@@ -13,6 +13,9 @@ import pytest
 
 from conftest import restart_herald
 
+# Skipped (with the reason) only while the server answers MESSAGE 405: IM not there yet.
+pytestmark = pytest.mark.usefixtures("require_im")
+
 ALICE_PW, BOB_PW = "alice-pw", "bob-pw"
 TRANSPORTS = ["udp", "tcp"]
 DELIVERY_TIMEOUT = 15.0
