@@ -1,7 +1,8 @@
 """The IM test harness itself, checked against real peers WITHOUT Herald: two pjsua2
 devices talking straight to each other by IP (pager MESSAGE, typing, a call with
 in-dialog MESSAGE / INFO / re-INVITE / BYE), and the SIPp MESSAGE sender against a
-SIPp that challenges it. When these fail, the IM server tests cannot be trusted."""
+SIPp that challenges it (and, for the INVITE session, checks the route set).
+When these fail, the IM server tests cannot be trusted."""
 
 from __future__ import annotations
 
@@ -85,8 +86,16 @@ def proxy_authorization_params(value: str) -> dict[str, str]:
     return {m.group(1): m.group(2) or m.group(3) for m in re.finditer(r'(\w+)=(?:"([^"]*)"|([^,\s]+))', value)}
 
 
+SIPP_PAIRS = {
+    "message": ("im_message_uac.xml", "im_challenge_uas.xml"),
+    "invite": ("im_invite_uac.xml", "im_invite_challenge_uas.xml"),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(SIPP_PAIRS))
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_sipp_message_sender_answers_a_407(tmp_path, transport):
+def test_sipp_sender_answers_a_407_and_follows_the_route_set(tmp_path, transport, pair):
+    uac_scenario, uas_scenario = SIPP_PAIRS[pair]
     calls = 3
     csv = tmp_path / "pairs.csv"
     csv.write_text(f"SEQUENTIAL\nalice;bob;{HOST};[authentication username=alice password=s3cret];\n")
@@ -95,15 +104,16 @@ def test_sipp_message_sender_answers_a_407(tmp_path, transport):
     uas_port = free_port(kind)
     uas_log = tmp_path / "uas.log"
     uas = subprocess.Popen(
-        ["sipp", "-sf", str(SIPP_DIR / "im_challenge_uas.xml"), "-t", flag, "-i", HOST, "-p", str(uas_port),
+        ["sipp", "-sf", str(SIPP_DIR / uas_scenario), "-t", flag, "-i", HOST, "-p", str(uas_port),
          "-m", str(calls), "-nostdin", "-timeout", "20s", "-trace_logs", "-log_file", str(uas_log)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )
     try:
         uac = subprocess.run(
-            ["sipp", f"{HOST}:{uas_port}", "-sf", str(SIPP_DIR / "im_message_uac.xml"), "-inf", str(csv),
+            ["sipp", f"{HOST}:{uas_port}", "-sf", str(SIPP_DIR / uac_scenario), "-inf", str(csv),
              "-t", flag, "-i", HOST, "-p", str(free_port(kind)), "-m", str(calls), "-l", "1",
-             "-nostdin", "-timeout", "15s", "-timeout_error", "-recv_timeout", "5000"],
+             "-nostdin", "-timeout", "15s", "-timeout_error", "-recv_timeout", "5000",
+             "-default_behaviors", "all,-bye"],
             capture_output=True, text=True, timeout=30, cwd=tmp_path,
         )
         assert uac.returncode == 0, uac.stdout[-3000:] + uac.stderr
@@ -112,8 +122,13 @@ def test_sipp_message_sender_answers_a_407(tmp_path, transport):
         if uas.poll() is None:
             uas.kill()
             uas.wait(5)
+    log = uas_log.read_text().splitlines()
+    if pair == "invite":
+        # ACK, MESSAGE and BYE each carried the Record-Route of the 200 as Route.
+        for method in ("ACK", "MESSAGE", "BYE"):
+            assert sum(line.startswith(f"route on {method} check=") for line in log) == calls, log
     # The challenger logged each Proxy-Authorization it got: check the MD5 digest.
-    logged = [line for line in uas_log.read_text().splitlines() if line.startswith("credentials ")]
+    logged = [line for line in log if line.startswith("credentials ")]
     assert len(logged) == calls, logged
     for line in logged:
         p = proxy_authorization_params(line)
@@ -123,5 +138,5 @@ def test_sipp_message_sender_answers_a_407(tmp_path, transport):
             return hashlib.md5(text.encode()).hexdigest()
 
         ha1 = md5("alice:example.com:s3cret")
-        ha2 = md5(f"MESSAGE:{p['uri']}")
+        ha2 = md5(f"{pair.upper()}:{p['uri']}")
         assert p["response"] == md5(f"{ha1}:{p['nonce']}:{ha2}"), p
