@@ -258,6 +258,12 @@ mod tests {
                 None,
             ),
             (
+                "an explicit offline number aggregates to 18000 (found by fuzzing)",
+                vec![(n(43883), 1)],
+                18000,
+                None,
+            ),
+            (
                 "active busy beats active available",
                 vec![(n(3500), 5), (n(6000), 1)],
                 6000,
