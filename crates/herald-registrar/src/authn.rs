@@ -112,7 +112,9 @@ impl Authenticator {
         }
     }
 
-    async fn user(&self, aor: &str) -> Option<User> {
+    /// The directory entry of `aor` (cached like the credentials; None when absent or
+    /// the store fails).
+    pub async fn lookup_user(&self, aor: &str) -> Option<User> {
         let now = Instant::now();
         if let Some((user, at)) = self.cache.lock().get(aor)
             && now.duration_since(*at) < USER_CACHE_TTL
@@ -168,7 +170,7 @@ impl Authenticator {
             }
         }
         let aor = format!("{}@{}", creds.username, realm.to_ascii_lowercase());
-        let user = self.user(&aor).await.filter(|u| u.enabled);
+        let user = self.lookup_user(&aor).await.filter(|u| u.enabled);
         let method = req.method.as_str();
         let ok = match &user {
             Some(u) => {

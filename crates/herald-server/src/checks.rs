@@ -6,13 +6,16 @@ use herald_sip::{HeaderName, Method, Request, Scheme};
 /// 420 Bad Extension listing it (RFC 3261 §8.2.2.3, RFC 4475 §3.3.5).
 pub const SUPPORTED_EXTENSIONS: &[&str] = &["path", "outbound", "gruu"];
 
-/// Methods a service handles today.
+/// Methods the server answers itself.
 pub const ALLOWED_METHODS: &[Method] = &[
     Method::Register,
     Method::Options,
     Method::Ack,
     Method::Cancel,
 ];
+
+/// Methods that start something with one of our users, carried to their endpoints.
+pub const PROXIED_METHODS: &[Method] = &[Method::Message, Method::Invite];
 
 /// Body types we understand (Accept header of 415 responses).
 pub const ACCEPTED_TYPES: &[&str] = &[
@@ -28,9 +31,13 @@ pub const ACCEPTED_TYPES: &[&str] = &[
     "multipart/alternative",
 ];
 
+/// Everything we handle, answered here or carried (including what follows an IM
+/// session's route set: BYE, INFO, UPDATE... are forwarded whatever they are).
 pub fn allow_header() -> String {
     ALLOWED_METHODS
         .iter()
+        .chain(PROXIED_METHODS)
+        .chain(&[Method::Bye, Method::Info])
         .map(Method::as_str)
         .collect::<Vec<_>>()
         .join(", ")
@@ -62,19 +69,49 @@ impl Reject {
     }
 }
 
-/// Checks of §8.2.1 (methods) and §8.2.2 (Request-URI scheme, Require), §8.2.3
-/// (content), and Max-Forwards (§16.3) for requests we would route onward.
+/// The checks of a request the server answers itself (a UAS): §8.2.1 (methods),
+/// §8.2.2 (Request-URI scheme, Require), §8.2.3 (content), and Max-Forwards (§16.3)
+/// for a request naming a user.
 pub fn check(req: &Request) -> Result<(), Reject> {
-    if let Method::Other(m) = &req.method {
-        let _ = m;
+    check_common(req)?;
+    check_extensions(req, &[HeaderName::Require, HeaderName::ProxyRequire])?;
+    check_content(req)?;
+    // A request naming a user would be routed onward by a proxy; with no hops left it
+    // stops here (RFC 4475 §3.3.11).
+    if req.max_forwards() == Some(0) && req.uri.user.is_some() && req.method != Method::Register {
+        return Err(Reject::new(483, "Too Many Hops"));
+    }
+    if !ALLOWED_METHODS.contains(&req.method) {
+        return Err(Reject::method_not_allowed());
+    }
+    Ok(())
+}
+
+/// The checks of a request we carry onward (§16.3): the body and Require are for the
+/// far end to judge; Proxy-Require and Max-Forwards are ours.
+pub fn check_proxied(req: &Request) -> Result<(), Reject> {
+    check_common(req)?;
+    check_extensions(req, &[HeaderName::ProxyRequire])?;
+    if req.max_forwards() == Some(0) {
+        return Err(Reject::new(483, "Too Many Hops"));
+    }
+    Ok(())
+}
+
+fn check_common(req: &Request) -> Result<(), Reject> {
+    if let Method::Other(_) = &req.method {
         return Err(Reject::new(501, "Not Implemented").with(HeaderName::Allow, allow_header()));
     }
     if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips) {
         return Err(Reject::new(416, "Unsupported URI Scheme"));
     }
+    Ok(())
+}
+
+fn check_extensions(req: &Request, headers: &[HeaderName]) -> Result<(), Reject> {
     let mut unsupported: Vec<String> = Vec::new();
-    for name in [HeaderName::Require, HeaderName::ProxyRequire] {
-        for tag in req.headers.values(&name) {
+    for name in headers {
+        for tag in req.headers.values(name) {
             let tag = tag.trim();
             if !tag.is_empty()
                 && !SUPPORTED_EXTENSIONS
@@ -91,6 +128,10 @@ pub fn check(req: &Request) -> Result<(), Reject> {
             Reject::new(420, "Bad Extension").with(HeaderName::Unsupported, unsupported.join(", "))
         );
     }
+    Ok(())
+}
+
+fn check_content(req: &Request) -> Result<(), Reject> {
     if !req.body.is_empty() {
         let ctype = req.content_type().unwrap_or("application/octet-stream");
         let base = ctype.split(';').next().unwrap_or("").trim();
@@ -114,13 +155,6 @@ pub fn check(req: &Request) -> Result<(), Reject> {
                 Reject::new(406, "Not Acceptable").with(HeaderName::Accept, "application/sdp")
             );
         }
-    }
-    // A request for a user would be routed onward; with no hops left it must stop here.
-    if req.max_forwards() == Some(0) && req.uri.user.is_some() && req.method != Method::Register {
-        return Err(Reject::new(483, "Too Many Hops"));
-    }
-    if !ALLOWED_METHODS.contains(&req.method) {
-        return Err(Reject::method_not_allowed());
     }
     Ok(())
 }

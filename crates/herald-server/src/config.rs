@@ -1,5 +1,6 @@
 //! Settings of a running server (the binary fills them from herald.toml and flags).
 use herald_auth::Algorithm;
+use herald_im::ImConfig;
 use herald_registrar::RegistrarConfig;
 use herald_transport::TransportConfig;
 use std::time::Duration;
@@ -20,6 +21,11 @@ pub struct ServerConfig {
     pub workers: usize,
     /// `Server` / `User-Agent` header value.
     pub product: String,
+    /// Instant messaging: limits, offline delivery, archiving.
+    pub im: ImConfig,
+    /// Host (name or address) to put in our Via and Record-Route instead of the
+    /// listeners' addresses.
+    pub advertise: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +39,8 @@ impl Default for ServerConfig {
             digest_algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             workers: 64,
             product: concat!("Herald/", env!("CARGO_PKG_VERSION")).into(),
+            im: ImConfig::default(),
+            advertise: None,
         }
     }
 }

@@ -1,20 +1,21 @@
 //! One received message, from bytes to the response on the wire: parse, stamp the top
 //! Via with where it really came from, match it to a transaction, route it, answer.
 use crate::merged::MergedRequests;
-use crate::outbound::{response_target, sendable};
-use crate::router::Router;
+use crate::outbound::response_target;
+use crate::router::{Routed, Router};
 use bytes::Bytes;
+use herald_proxy::{Proxy, Wire};
 use herald_sip::message::{ParseLimits, Rejected};
 use herald_sip::{HeaderName, Headers, Message, Request, Via, response};
-use herald_transaction::{Incoming, Output, TransactionManager};
-use herald_transport::{Source, Target, TransportHandle};
+use herald_transaction::{Incoming, Output};
+use herald_transport::{Source, Target};
 use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Inbound {
-    pub(crate) tm: Arc<TransactionManager<Target>>,
+    pub(crate) wire: Arc<Wire>,
+    pub(crate) proxy: Arc<Proxy>,
     pub(crate) router: Arc<Router>,
-    pub(crate) transport: TransportHandle,
     pub(crate) limits: ParseLimits,
     pub(crate) merged: MergedRequests,
     /// To tag of responses to requests that never reach a service.
@@ -27,7 +28,7 @@ impl Inbound {
             Ok(Message::Request(req)) => self.on_request(req, source).await,
             Ok(Message::Response(resp)) => {
                 let mut out = Vec::new();
-                match self.tm.on_response(&resp, Instant::now(), &mut out) {
+                match self.wire.tm().on_response(&resp, Instant::now(), &mut out) {
                     Ok(true) => {}
                     Ok(false) => tracing::debug!(
                         status = resp.status,
@@ -54,7 +55,11 @@ impl Inbound {
         let reliable = source.transport.is_reliable();
         let now = Instant::now();
         let mut out = Vec::new();
-        let incoming = match self.tm.on_request(&req, target, reliable, now, &mut out) {
+        let incoming = match self
+            .wire
+            .tm()
+            .on_request(&req, target, reliable, now, &mut out)
+        {
             Ok(i) => i,
             Err(e) => {
                 let resp = response::from_request(&req, 400, Some(&e.reason), Some(&self.tag));
@@ -65,28 +70,25 @@ impl Inbound {
         self.send_all(std::mem::take(&mut out)).await;
         match incoming {
             Incoming::New { key } => {
-                let resp = if self.merged.is_merged(&req, &key, now) {
-                    response::from_request(
+                let routed = if self.merged.is_merged(&req, &key, now) {
+                    Routed::Respond(response::from_request(
                         &req,
                         482,
                         Some("Loop Detected (merged request)"),
                         Some(&self.tag),
-                    )
+                    ))
                 } else {
-                    self.router.handle(&req, &source).await
+                    self.router.route(req, source, key.clone()).await
                 };
-                if let Err(e) = self.tm.respond(&key, &resp, Instant::now(), &mut out) {
-                    tracing::debug!(error = %e, "response not sent: transaction gone");
+                if let Routed::Respond(resp) = routed {
+                    self.wire.respond(&key, &resp).await;
                 }
-                self.send_all(out).await;
             }
-            Incoming::Cancel { invite: Some(key) } => {
-                // Nothing we run today keeps an INVITE pending, but if one is, it ends 487.
-                let _ = key;
-            }
+            // The fork of that INVITE cancels its branches and answers 487.
+            Incoming::Cancel { invite: Some(key) } => self.proxy.cancel_upstream(&key),
+            Incoming::StrayAck => self.router.ack(req, source).await,
             Incoming::Retransmission
             | Incoming::AckAbsorbed
-            | Incoming::StrayAck
             | Incoming::Cancel { invite: None } => {}
         }
     }
@@ -140,24 +142,11 @@ impl Inbound {
     }
 
     pub(crate) async fn send_all(&self, outputs: Vec<Output<Target>>) {
-        for o in outputs {
-            if let Output::Send { ctx, data } = o {
-                self.send(ctx, data).await;
-            }
-        }
+        self.wire.dispatch(outputs).await;
     }
 
     async fn send(&self, target: Target, data: Bytes) {
-        if !sendable(&target) {
-            tracing::debug!(
-                ?target,
-                "refusing to send to a broadcast/unspecified address"
-            );
-            return;
-        }
-        if let Err(e) = self.transport.send(target, data).await {
-            tracing::debug!(?target, error = %e, "send failed");
-        }
+        self.wire.send(target, data).await;
     }
 }
 

@@ -27,19 +27,3 @@ pub fn response_target(top: Option<&Via>, source: &Source) -> Target {
         addr: SocketAddr::new(ip, port),
     }
 }
-
-/// Broadcast, multicast and unspecified addresses are never sent to (RFC 4475 §3.3.10).
-pub fn sendable(target: &Target) -> bool {
-    match target {
-        Target::Flow(_) => true,
-        Target::Addr { addr, .. } => {
-            let ip_ok = match addr.ip() {
-                std::net::IpAddr::V4(v4) => {
-                    !(v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified())
-                }
-                std::net::IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
-            };
-            ip_ok && addr.port() != 0
-        }
-    }
-}

@@ -1,38 +1,154 @@
-//! Dispatch of requests that passed the checks to the service for their method.
-use crate::checks::{self, ACCEPTED_TYPES, Reject, SUPPORTED_EXTENSIONS};
-use herald_registrar::Registrar;
-use herald_sip::{HeaderName, Method, Request, Response, response};
+//! Which service a new request goes to: the registrar, the server itself (OPTIONS),
+//! or — for requests to our users and within IM sessions — the IM service, which
+//! answers in a task of its own so a slow endpoint never holds up a worker.
+use crate::checks::{self, ACCEPTED_TYPES, PROXIED_METHODS, Reject, SUPPORTED_EXTENSIONS};
+use herald_im::ImService;
+use herald_proxy::{Proxy, Upstream};
+use herald_registrar::{Registrar, ServedDomains};
+use herald_sip::{HeaderName, Method, Request, Response, Scheme, Uri, response};
+use herald_transaction::TransactionKey;
 use herald_transport::Source;
 use std::sync::Arc;
 
+/// What became of a new request.
+pub enum Routed {
+    /// Answer the server transaction with this.
+    Respond(Response),
+    /// A service task took the transaction and answers it.
+    Taken,
+}
+
 pub struct Router {
     registrar: Arc<Registrar>,
+    im: Arc<ImService>,
+    proxy: Arc<Proxy>,
+    domains: ServedDomains,
+    /// Ports we listen on: a Route to one of our names with one of them is us.
+    ports: Vec<u16>,
     product: String,
     tag: String,
 }
 
 impl Router {
-    pub fn new(registrar: Arc<Registrar>, product: String) -> Self {
+    pub fn new(
+        registrar: Arc<Registrar>,
+        im: Arc<ImService>,
+        proxy: Arc<Proxy>,
+        domains: ServedDomains,
+        ports: Vec<u16>,
+        product: String,
+    ) -> Self {
         Router {
             registrar,
+            im,
+            proxy,
+            domains,
+            ports,
             product,
             tag: format!("{:016x}", rand::random::<u64>()),
         }
     }
 
-    /// The final response to a new server transaction (not ACK/CANCEL: the transaction
-    /// layer takes those).
-    pub async fn handle(&self, req: &Request, source: &Source) -> Response {
+    /// Whether a URI without a user names this server (a preloaded Route).
+    fn is_us(&self, uri: &Uri) -> bool {
+        self.domains.resolve(&uri.host).is_some()
+            && uri.port.is_none_or(|p| self.ports.contains(&p))
+    }
+
+    /// A new server transaction (not ACK/CANCEL: the transaction layer takes those).
+    pub async fn route(&self, mut req: Request, source: Source, key: TransactionKey) -> Routed {
+        let found = self.proxy.take_own_routes(&mut req, |u| self.is_us(u));
+        if found.peers.is_some() {
+            if let Err(reject) = checks::check_proxied(&req) {
+                return Routed::Respond(self.reject(&req, reject));
+            }
+            let up = Upstream {
+                key: key.clone(),
+                request: req,
+                source,
+            };
+            let (im, proxy) = (self.im.clone(), self.proxy.clone());
+            tokio::spawn(async move {
+                im.in_dialog(up, found).await;
+                proxy.forget_upstream(&key);
+            });
+            return Routed::Taken;
+        }
+        let sip = matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips);
+        let names_user = sip && req.uri.user.is_some();
+        let local_user = names_user && self.domains.local_aor(&req.uri).is_some();
+        if req.method != Method::Register && req.method != Method::Options && names_user {
+            if has_to_tag(&req) {
+                // A dialog we are not part of (or one from before a restart).
+                return Routed::Respond(self.reply(&req, 481, "Call/Transaction Does Not Exist"));
+            }
+            if !local_user {
+                if let Err(reject) = checks::check_proxied(&req) {
+                    return Routed::Respond(self.reject(&req, reject));
+                }
+                return Routed::Respond(self.reply(&req, 403, "Forbidden (relaying denied)"));
+            }
+            if PROXIED_METHODS.contains(&req.method) {
+                if let Err(reject) = checks::check_proxied(&req) {
+                    return Routed::Respond(self.reject(&req, reject));
+                }
+                let up = Upstream {
+                    key: key.clone(),
+                    request: req,
+                    source,
+                };
+                let (im, proxy) = (self.im.clone(), self.proxy.clone());
+                tokio::spawn(async move {
+                    im.out_of_dialog(up).await;
+                    proxy.forget_upstream(&key);
+                });
+                return Routed::Taken;
+            }
+        }
+        Routed::Respond(self.local(&req, &source).await)
+    }
+
+    /// Requests the server answers itself.
+    async fn local(&self, req: &Request, source: &Source) -> Response {
         let mut resp = match checks::check(req) {
             Err(reject) => self.reject(req, reject),
             Ok(()) => match req.method {
-                Method::Register => self.registrar.handle(req, source).await,
+                Method::Register => {
+                    let resp = self.registrar.handle(req, source).await;
+                    self.after_register(req, &resp);
+                    resp
+                }
                 Method::Options => self.options(req),
                 // The checks let only allowed methods through; this keeps a new entry in
                 // ALLOWED_METHODS without a service from falling through silently.
                 _ => self.reject(req, Reject::method_not_allowed()),
             },
         };
+        resp.headers.push(HeaderName::Server, self.product.clone());
+        resp
+    }
+
+    /// A registration that left the user with endpoints may release stored messages.
+    fn after_register(&self, req: &Request, resp: &Response) {
+        if resp.status != 200 || resp.headers.get(&HeaderName::Contact).is_none() {
+            return;
+        }
+        if let Some(aor) = req.to().ok().and_then(|t| self.domains.local_aor(&t.uri)) {
+            self.im.registered(&aor);
+        }
+    }
+
+    /// An ACK that matched no transaction: the ACK for a 2xx, end to end through the
+    /// route set of an IM session.
+    pub async fn ack(&self, mut req: Request, source: Source) {
+        let found = self.proxy.take_own_routes(&mut req, |u| self.is_us(u));
+        if found.peers.is_some() {
+            self.im.ack(req, source, found).await;
+        }
+    }
+
+    fn reply(&self, req: &Request, status: u16, reason: &str) -> Response {
+        let mut resp = response::from_request(req, status, Some(reason), Some(&self.tag));
         resp.headers.push(HeaderName::Server, self.product.clone());
         resp
     }
@@ -46,7 +162,9 @@ impl Router {
         resp
     }
 
-    /// OPTIONS is answered by the server itself with what it can do (RFC 3261 §11.2).
+    /// OPTIONS is answered by the server itself with what it can do (RFC 3261 §11.2),
+    /// also when it names a user: it serves as a keep-alive and capability probe of the
+    /// server, and answering it needs no authentication.
     fn options(&self, req: &Request) -> Response {
         let mut resp = response::from_request(req, 200, None, Some(&self.tag));
         resp.headers.push(HeaderName::Allow, checks::allow_header());
@@ -56,4 +174,8 @@ impl Router {
             .push(HeaderName::Supported, SUPPORTED_EXTENSIONS.join(", "));
         resp
     }
+}
+
+fn has_to_tag(req: &Request) -> bool {
+    req.to().ok().is_some_and(|t| t.tag().is_some())
 }

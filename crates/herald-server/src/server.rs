@@ -4,6 +4,8 @@
 use crate::config::ServerConfig;
 use crate::inbound::Inbound;
 use crate::router::Router;
+use herald_im::ImService;
+use herald_proxy::{Proxy, ProxyConfig, Wire};
 use herald_registrar::{Authenticator, LocationService, MemoryLocation, Registrar, ServedDomains};
 use herald_sip::message::ParseLimits;
 use herald_store::SharedStore;
@@ -21,6 +23,8 @@ pub enum ServerError {
     Transport(#[from] TransportError),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("store: {0}")]
+    Store(#[from] herald_store::StoreError),
 }
 
 /// A running server.
@@ -28,6 +32,8 @@ pub struct Server {
     transport: TransportHandle,
     location: Arc<dyn LocationService>,
     auth: Arc<Authenticator>,
+    im: Arc<ImService>,
+    proxy: Arc<Proxy>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -62,46 +68,74 @@ impl Server {
         let domains = ServedDomains::new(config.domains.clone(), aliases);
         let location: Arc<dyn LocationService> = Arc::new(MemoryLocation::new());
         let auth = Arc::new(Authenticator::new(
-            store,
+            store.clone(),
             config.nonce_lifetime,
             config.digest_algorithms.clone(),
         ));
         let registrar = Arc::new(Registrar::new(
             config.registrar.clone(),
-            domains,
+            domains.clone(),
             location.clone(),
             auth.clone(),
         ));
-        let router = Arc::new(Router::new(registrar, config.product.clone()));
 
-        // Timer-driven outputs (retransmissions) are sent from a task of their own.
+        // Timer-driven outputs (retransmissions, timeouts) are handled by a task of
+        // their own.
         let (timer_tx, mut timer_rx) = mpsc::unbounded_channel::<Output<Target>>();
         let sink: Arc<dyn Fn(Output<Target>) + Send + Sync> = Arc::new(move |o| {
             let _ = timer_tx.send(o);
         });
         let tm = TransactionManager::new(Timers::default(), 16, sink);
+        let wire = Arc::new(Wire::new(tm, transport.clone()));
+        let listeners = transport.local_addrs();
+        let proxy = Arc::new(Proxy::new(
+            wire.clone(),
+            listeners.clone(),
+            ProxyConfig {
+                advertise: config.advertise.clone(),
+                product: config.product.clone(),
+                ..ProxyConfig::default()
+            },
+        ));
+        let im = ImService::new(
+            proxy.clone(),
+            auth.clone(),
+            domains.clone(),
+            location.clone(),
+            store,
+            config.im.clone(),
+        );
+        im.start().await?;
+        let mut ports: Vec<u16> = listeners.iter().map(|l| l.addr.port()).collect();
+        ports.dedup();
+        let router = Arc::new(Router::new(
+            registrar,
+            im.clone(),
+            proxy.clone(),
+            domains,
+            ports,
+            config.product.clone(),
+        ));
         let inbound = Arc::new(Inbound {
-            tm,
+            wire: wire.clone(),
+            proxy: proxy.clone(),
             router,
-            transport: transport.clone(),
             limits,
             merged: Default::default(),
             tag: format!("{:016x}", rand::random::<u64>()),
         });
 
         let mut tasks = Vec::new();
-        {
-            let inbound = inbound.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(o) = timer_rx.recv().await {
-                    inbound.send_all(vec![o]).await;
-                }
-            }));
-        }
+        tasks.push(tokio::spawn(async move {
+            while let Some(o) = timer_rx.recv().await {
+                wire.dispatch(vec![o]).await;
+            }
+        }));
         tasks.push(tokio::spawn(dispatch(
             events,
             inbound,
             location.clone(),
+            proxy.clone(),
             config.workers.max(1),
         )));
         {
@@ -121,6 +155,8 @@ impl Server {
             transport,
             location,
             auth,
+            im,
+            proxy,
             tasks,
         })
     }
@@ -134,11 +170,16 @@ impl Server {
     pub fn location(&self) -> &Arc<dyn LocationService> {
         &self.location
     }
+    /// IM sessions (record-routed dialogs) the server currently tracks.
+    pub fn dialog_count(&self) -> usize {
+        self.proxy.dialog_count()
+    }
 
     /// A user was changed by an administrator: forget cached credentials, and end the
     /// bindings of a removed or disabled user at once.
     pub async fn user_changed(&self, aor: &str, still_enabled: bool) {
         self.auth.invalidate(aor);
+        self.im.user_changed(aor).await;
         if !still_enabled {
             let n = self.location.remove_aor(aor).await;
             tracing::info!(%aor, bindings = n, "user removed or disabled: bindings ended");
@@ -173,6 +214,7 @@ async fn dispatch(
     mut events: mpsc::Receiver<Event>,
     inbound: Arc<Inbound>,
     location: Arc<dyn LocationService>,
+    proxy: Arc<Proxy>,
     workers: usize,
 ) {
     let mut queues = Vec::with_capacity(workers);
@@ -206,6 +248,8 @@ async fn dispatch(
                 if !aors.is_empty() {
                     tracing::debug!(flow, %remote, count = aors.len(), "flow closed: its bindings ended");
                 }
+                let proxy = proxy.clone();
+                tokio::spawn(async move { proxy.flow_closed(flow).await });
             }
         }
     }

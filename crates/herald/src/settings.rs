@@ -22,6 +22,11 @@ pub struct FileConfig {
     pub registrar: Option<RegistrarFile>,
     pub auth: Option<AuthFile>,
     pub limits: Option<LimitsFile>,
+    /// Host name or address to advertise in Via and Record-Route (behind NAT, or to
+    /// give clients a DNS name).
+    pub advertise: Option<String>,
+    pub im: Option<ImFile>,
+    pub archiving: Option<ArchivingFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +60,30 @@ pub struct LimitsFile {
     pub idle_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImFile {
+    /// MESSAGE bodies above this get 413.
+    pub max_body_bytes: Option<usize>,
+    /// Messages kept per offline recipient.
+    pub offline_queue_limit: Option<u32>,
+    /// How long an undelivered offline message is kept.
+    pub offline_expiry_secs: Option<u64>,
+    /// How long a recipient's devices get to answer a MESSAGE (below 32 s).
+    pub message_timeout_secs: Option<u64>,
+    /// How long an IM invitation rings.
+    pub invite_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchivingFile {
+    /// Archive every user's IM (per-user overrides: `herald user archiving`).
+    pub enabled: Option<bool>,
+    /// Refuse IM (480) when the archive cannot be written.
+    pub critical: Option<bool>,
 }
 
 /// Reads the config file: `explicit` if given (must exist), else `DATA_DIR/herald.toml`
@@ -176,6 +205,31 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
         }
         t.max_connections = l.max_connections.unwrap_or(t.max_connections);
         t.max_connections_per_ip = l.max_connections_per_ip.unwrap_or(t.max_connections_per_ip);
+    }
+    cfg.advertise = file.advertise.clone();
+    if let Some(im) = &file.im {
+        let c = &mut cfg.im;
+        c.max_body_bytes = im.max_body_bytes.unwrap_or(c.max_body_bytes);
+        c.offline_queue_limit = im.offline_queue_limit.unwrap_or(c.offline_queue_limit);
+        if let Some(s) = im.offline_expiry_secs {
+            c.offline_expiry = Duration::from_secs(s);
+        }
+        if let Some(s) = im.message_timeout_secs {
+            if !(1..32).contains(&s) {
+                bail!("im.message_timeout_secs must be 1..31 (below the sender's 32 s timeout)");
+            }
+            c.message_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = im.invite_timeout_secs {
+            if s == 0 {
+                bail!("im.invite_timeout_secs must be above 0");
+            }
+            c.invite_timeout = Duration::from_secs(s);
+        }
+    }
+    if let Some(a) = &file.archiving {
+        cfg.im.archiving = a.enabled.unwrap_or(cfg.im.archiving);
+        cfg.im.archiving_critical = a.critical.unwrap_or(cfg.im.archiving_critical);
     }
     Ok(cfg)
 }
