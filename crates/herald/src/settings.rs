@@ -256,6 +256,28 @@ mod tests {
         assert!(cfg.transport.tls.is_none());
     }
 
+    /// The example in README.md is a real, complete configuration.
+    #[test]
+    fn the_readme_example_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n").expect("a toml block in README.md") + 8;
+        let len = readme[start..].find("```").expect("the block ends");
+        let file: FileConfig = toml::from_str(&readme[start..start + len]).unwrap();
+        let im = file.im.as_ref().expect("[im] documented");
+        assert_eq!(im.offline_queue_limit, Some(500));
+        let dir = tempfile::tempdir().unwrap();
+        // The example names certificate files that do not exist here; leave TLS out.
+        let file = FileConfig { tls: None, ..file };
+        let args = ServeArgs {
+            listen: vec!["udp:127.0.0.1:0".into()],
+            ..Default::default()
+        };
+        let cfg = server_config(&file, &args, dir.path()).unwrap();
+        assert_eq!(cfg.im.offline_expiry, Duration::from_secs(604_800));
+        assert!(!cfg.im.archiving);
+        assert_eq!(cfg.advertise.as_deref(), Some("sip.example.com"));
+    }
+
     #[test]
     fn bad_values_are_reported() {
         assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
