@@ -41,10 +41,12 @@ def export(herald, user: str) -> list[dict]:
 
 
 def bare(uri: str) -> str:
-    """sip:user@domain out of a URI or name-addr (brackets, parameters dropped)."""
+    """user@domain out of an AOR, URI or name-addr (scheme, brackets, parameters
+    dropped): the export writes AORs as user@domain."""
     if "<" in uri:
         uri = uri.split("<", 1)[1].split(">", 1)[0]
-    return uri.split(";", 1)[0]
+    uri = uri.split(";", 1)[0]
+    return uri[4:] if uri.startswith("sip:") else uri
 
 
 def exchange(herald, alice, bob) -> tuple[list[tuple[str, str, str]], str]:
@@ -57,7 +59,7 @@ def exchange(herald, alice, bob) -> tuple[list[tuple[str, str, str]], str]:
         (alice, "alice", "bob", "pager three"),
     ]:
         assert sender.message(aor(herald, to), body)["code"] == 200
-        sent.append((aor(herald, who), aor(herald, to), body))
+        sent.append((bare(aor(herald, who)), bare(aor(herald, to)), body))
     alice.send("typing", to=aor(herald, "bob"), typing=True)
     bob.wait_for("typing")
 
@@ -67,7 +69,7 @@ def exchange(herald, alice, bob) -> tuple[list[tuple[str, str, str]], str]:
     call_id = alice.call_state("c1", "CONFIRMED", 15)["call_id"]
     alice.send("call_message", call="c1", body="in the session")
     assert alice.wait_for("im_status", call="c1")["code"] == 200
-    sent.append((aor(herald, "alice"), aor(herald, "bob"), "in the session"))
+    sent.append((bare(aor(herald, "alice")), bare(aor(herald, "bob")), "in the session"))
     alice.send("hangup", call="c1")
     bob.call_state(incoming, "DISCONNECTED", 15)
     return sent, call_id
