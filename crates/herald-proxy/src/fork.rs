@@ -5,7 +5,7 @@ use crate::dialogs::Side;
 use crate::hop::Hop;
 use crate::prepare;
 use crate::proxy::Proxy;
-use crate::select::{best_response, upstream_status};
+use crate::select::{Candidate, best_response, upstream_status};
 use crate::wire::BranchEvent;
 use herald_sip::{HeaderName, Method, NameAddr, Request, Response, SipStr, Uri};
 use herald_transaction::TransactionKey;
@@ -259,11 +259,17 @@ impl Proxy {
             .filter(|(_, b)| b.status.is_some_and(|s| s >= 300))
             .map(|(i, _)| i)
             .collect();
-        let statuses: Vec<u16> = finals
+        let candidates: Vec<Candidate> = finals
             .iter()
-            .filter_map(|i| branches.get(*i).and_then(|b| b.status))
+            .filter_map(|i| branches.get(*i))
+            .filter_map(|b| {
+                Some(Candidate {
+                    status: b.status?,
+                    from_device: b.response.is_some(),
+                })
+            })
             .collect();
-        let Some(best) = best_response(&statuses).and_then(|i| finals.get(i).copied()) else {
+        let Some(best) = best_response(&candidates).and_then(|i| finals.get(i).copied()) else {
             // No target at all: nobody to reach.
             return self.local_response(original, 480, None);
         };

@@ -27,5 +27,5 @@ pub use fork::{BranchOutcome, BranchTarget, ForkOptions, ForkResult, Upstream};
 pub use hop::Hop;
 pub use in_dialog::InDialog;
 pub use proxy::{Proxy, ProxyConfig};
-pub use select::best_response;
+pub use select::{Candidate, best_response};
 pub use wire::{BranchEvent, Wire, sendable};
