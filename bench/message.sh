@@ -181,7 +181,9 @@ if not vals:
     print("na na 0")
 else:
     q = lambda p: vals[min(len(vals) - 1, int(p * len(vals)))]
-    print(f"{q(0.50):.2f} {q(0.99):.2f} {len(vals)}")
+    # SIPp traces whole milliseconds (truncated): 0 means under 1 ms.
+    show = lambda v: "<1" if v < 1 else f"{v:.0f}"
+    print(f"{show(q(0.50))} {show(q(0.99))} {len(vals)}")
 PY
 }
 
