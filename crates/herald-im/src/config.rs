@@ -3,7 +3,9 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct ImConfig {
-    /// MESSAGE bodies above this get 413.
+    /// MESSAGE bodies above this get 413. Must leave room for the headers below the
+    /// transport's message size limit (above it a message gets 513 before the IM
+    /// service sees it).
     pub max_body_bytes: usize,
     /// Messages kept per offline recipient; beyond it new ones are refused (480).
     pub offline_queue_limit: u32,
@@ -23,7 +25,7 @@ pub struct ImConfig {
 impl Default for ImConfig {
     fn default() -> Self {
         ImConfig {
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: 32 * 1024,
             offline_queue_limit: 500,
             offline_expiry: Duration::from_secs(7 * 24 * 3600),
             message_timeout: Duration::from_secs(10),

@@ -94,8 +94,9 @@ impl Inbound {
     }
 
     /// Bytes a stream could not frame (the connection is closing): a request among
-    /// them gets 400 with the reason on its flow; anything else is dropped.
-    pub async fn on_unframeable(&self, source: Source, data: Bytes, reason: &str) {
+    /// them gets `status` (400, or 513 when too large) with the reason on its flow;
+    /// anything else is dropped.
+    pub async fn on_unframeable(&self, source: Source, data: Bytes, reason: &str, status: u16) {
         let headers = match Message::parse(data, &self.limits) {
             Ok(Message::Request(req)) => Some(req.headers),
             Ok(Message::Response(_)) => None,
@@ -105,7 +106,8 @@ impl Inbound {
             tracing::debug!(%reason, remote = %source.remote, "unframeable bytes dropped");
             return;
         };
-        self.reply_from_headers(&headers, &source, 400, &format!("Bad Request ({reason})"))
+        let phrase = format!("{} ({reason})", response::reason_phrase(status));
+        self.reply_from_headers(&headers, &source, status, &phrase)
             .await;
     }
 

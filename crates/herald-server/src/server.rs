@@ -198,7 +198,7 @@ impl Server {
 /// What a worker does: requests from one source go to one worker, in order.
 enum Work {
     Message(Source, bytes::Bytes),
-    Unframeable(Source, bytes::Bytes, String),
+    Unframeable(Source, bytes::Bytes, String, u16),
 }
 
 async fn send_to_worker(queues: &[mpsc::Sender<Work>], source: Source, work: Work) {
@@ -225,8 +225,8 @@ async fn dispatch(
             while let Some(work) = rx.recv().await {
                 match work {
                     Work::Message(source, data) => inbound.on_message(source, data).await,
-                    Work::Unframeable(source, data, reason) => {
-                        inbound.on_unframeable(source, data, &reason).await
+                    Work::Unframeable(source, data, reason, status) => {
+                        inbound.on_unframeable(source, data, &reason, status).await
                     }
                 }
             }
@@ -242,7 +242,11 @@ async fn dispatch(
                 source,
                 data,
                 reason,
-            } => send_to_worker(&queues, source, Work::Unframeable(source, data, reason)).await,
+                status,
+            } => {
+                let work = Work::Unframeable(source, data, reason, status);
+                send_to_worker(&queues, source, work).await
+            }
             Event::FlowClosed { flow, remote } => {
                 let aors = location.remove_flow(flow).await;
                 if !aors.is_empty() {

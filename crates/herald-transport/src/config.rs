@@ -35,7 +35,7 @@ pub struct TransportConfig {
     /// Capacity of the event channel returned by [`crate::start`]. Default 65536.
     pub event_queue: usize,
     /// Messages queued for writing on one connection before sends fail with
-    /// [`crate::TransportError::QueueFull`]. Default 1024.
+    /// [`crate::TransportError::QueueFull`] (after waiting up to 2 s). Default 4096.
     pub connection_write_queue: usize,
     /// A message that has started arriving on a stream must complete within this time,
     /// or the connection is closed (slowloris defence). Default 30 s.
@@ -64,7 +64,7 @@ impl Default for TransportConfig {
             max_connections: 200_000,
             max_connections_per_ip: 1_000,
             event_queue: 65_536,
-            connection_write_queue: 1_024,
+            connection_write_queue: 4_096,
             partial_message_timeout: Duration::from_secs(30),
             tls_handshake_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),

@@ -34,6 +34,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// After a framing error the connection keeps writing this long before closing, so
 /// the answers to what it carried (and the 400 for the bad bytes) reach the peer.
 const FRAMING_LINGER: Duration = Duration::from_millis(500);
+/// Write buffer of a connection: a burst of queued messages leaves in one syscall.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Why a connection ended, for the log.
 #[derive(Debug)]
@@ -133,7 +135,9 @@ where
         mut close_requested,
         permit,
     } = io;
-    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (mut reader, writer) = tokio::io::split(stream);
+    // Messages queued together go out in one write (flushed per batch).
+    let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, writer);
     let activity = Activity::new();
     let mut shutdown = shared.shutdown.subscribe();
     let reason = tokio::select! {
@@ -209,12 +213,14 @@ where
             let framed = match frame(&buf, max) {
                 Ok(framed) => framed,
                 Err(e) => {
+                    let status = e.status().unwrap_or(400);
                     let reason = e.reason.into_owned();
                     let data = buf.split_to(buf.len().min(max)).freeze();
                     let event = Event::Unframeable {
                         source,
                         data,
                         reason: reason.clone(),
+                        status,
                     };
                     if shared.events.send(event).await.is_err() {
                         return CloseReason::ConsumerGone;

@@ -59,6 +59,9 @@ pub enum Event {
         data: Bytes,
         /// Why framing failed.
         reason: String,
+        /// The status that says so to a request among the bytes: 513 for a message
+        /// over the size limit, else 400.
+        status: u16,
     },
     /// A connection ended, for whatever reason; bindings tied to it are now useless.
     FlowClosed {

@@ -8,7 +8,6 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, watch};
 
-use crate::error::TransportError;
 use crate::event::FlowId;
 use crate::transport::Transport;
 
@@ -32,6 +31,14 @@ pub(crate) struct FlowTable {
     by_remote: Mutex<HashMap<(Transport, SocketAddr), FlowId>>,
     len: AtomicUsize,
     next_id: AtomicU64,
+}
+
+/// Why [`FlowTable::queue`] did not queue.
+pub(crate) enum Queued {
+    /// The writer queue is full: here are the writer and the data to wait with.
+    Full(mpsc::Sender<Bytes>, Bytes),
+    /// No such flow (any more).
+    Gone,
 }
 
 impl FlowTable {
@@ -90,13 +97,14 @@ impl FlowTable {
         self.by_remote.lock().get(&(transport, remote)).copied()
     }
 
-    /// Queues `data` on the flow's writer without waiting.
-    pub(crate) fn queue(&self, id: FlowId, data: Bytes) -> Result<(), TransportError> {
+    /// Queues `data` on the flow's writer without waiting. When the queue is full the
+    /// data comes back with the writer, so the caller can wait outside the lock.
+    pub(crate) fn queue(&self, id: FlowId, data: Bytes) -> Result<(), Queued> {
         let shard = self.shard(id).read();
-        let entry = shard.get(&id).ok_or(TransportError::NoSuchFlow(id))?;
+        let entry = shard.get(&id).ok_or(Queued::Gone)?;
         entry.writer.try_send(data).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => TransportError::QueueFull(id),
-            mpsc::error::TrySendError::Closed(_) => TransportError::NoSuchFlow(id),
+            mpsc::error::TrySendError::Full(data) => Queued::Full(entry.writer.clone(), data),
+            mpsc::error::TrySendError::Closed(_) => Queued::Gone,
         })
     }
 
@@ -157,14 +165,14 @@ mod tests {
         assert!(!table.contains(first));
         assert!(matches!(
             table.queue(first, Bytes::new()),
-            Err(TransportError::NoSuchFlow(_))
+            Err(Queued::Gone)
         ));
         assert!(rx1.try_recv().is_err());
 
-        table.queue(second, Bytes::from_static(b"x")).unwrap();
+        assert!(table.queue(second, Bytes::from_static(b"x")).is_ok());
         assert!(matches!(
             table.queue(second, Bytes::from_static(b"y")),
-            Err(TransportError::QueueFull(id)) if id == second
+            Err(Queued::Full(_, data)) if data == Bytes::from_static(b"y")
         ));
         table.close(second);
         assert!(*c2.borrow());

@@ -13,7 +13,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use crate::config::TransportConfig;
 use crate::error::TransportError;
 use crate::event::{Event, FlowId, Target};
-use crate::flow_table::FlowTable;
+use crate::flow_table::{FlowTable, Queued};
 use crate::limits::ConnectionLimiter;
 use crate::listen_spec::ListenSpec;
 use crate::listener;
@@ -21,6 +21,9 @@ use crate::outbound;
 use crate::shared::{Shared, UdpEndpoint};
 use crate::socket;
 use crate::stats::{TransportStats, bump};
+
+/// How long a send waits for room in a connection's full writer queue.
+const WRITE_QUEUE_WAIT: Duration = Duration::from_secs(2);
 use crate::tls;
 use crate::transport::Transport;
 use crate::udp;
@@ -165,8 +168,9 @@ fn server_tls(config: &TransportConfig) -> Result<Option<TlsAcceptor>, Transport
 impl TransportHandle {
     /// Sends one message.
     ///
-    /// - `Target::Flow`: queued on that connection's bounded writer queue; a full
-    ///   queue is [`TransportError::QueueFull`], never a wait.
+    /// - `Target::Flow`: queued on that connection's bounded writer queue; when it is
+    ///   full the send waits up to 2 s for room, then fails with
+    ///   [`TransportError::QueueFull`].
     /// - `Target::Addr` over UDP: sent from a UDP listener socket of the same address
     ///   family (preferring one bound to the peer's IP, then a wildcard one).
     /// - `Target::Addr` over TCP/TLS: reuses the newest open flow to exactly that
@@ -200,7 +204,25 @@ impl TransportHandle {
                 ..
             } => return Err(TransportError::UnsupportedTransport(transport)),
         };
-        self.shared.flows.queue(flow, data)?;
+        match self.shared.flows.queue(flow, data) {
+            Ok(()) => {}
+            Err(Queued::Gone) => return Err(TransportError::NoSuchFlow(flow)),
+            // A peer that reads slower than we write: wait a little (back-pressure on
+            // the sender) rather than drop a message at the first burst.
+            Err(Queued::Full(writer, data)) => {
+                writer
+                    .send_timeout(data, WRITE_QUEUE_WAIT)
+                    .await
+                    .map_err(|e| match e {
+                        mpsc::error::SendTimeoutError::Timeout(_) => {
+                            TransportError::QueueFull(flow)
+                        }
+                        mpsc::error::SendTimeoutError::Closed(_) => {
+                            TransportError::NoSuchFlow(flow)
+                        }
+                    })?;
+            }
+        }
         bump(&self.shared.counters.stream_messages_out);
         Ok(Some(flow))
     }

@@ -250,7 +250,11 @@ async fn unframeable_stream_closes_the_connection() {
             source,
             data,
             reason,
-        } => (source, data, reason),
+            status,
+        } => {
+            assert_eq!(status, 400);
+            (source, data, reason)
+        }
         other => panic!("expected Unframeable, got {other:?}"),
     };
     assert_eq!(&data[..], &bad[..]);

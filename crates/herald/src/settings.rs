@@ -10,6 +10,9 @@ use std::time::Duration;
 
 pub const DEMO_DOMAIN: &str = "herald.test";
 
+/// Room left for headers when a MESSAGE body is as large as `im.max_body_bytes`.
+const MIN_HEADER_ROOM: usize = 4096;
+
 /// The file format. Every field is optional; see README.md for an example.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,6 +229,17 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
             }
             c.invite_timeout = Duration::from_secs(s);
         }
+    }
+    let room = cfg
+        .transport
+        .max_message_size
+        .saturating_sub(MIN_HEADER_ROOM);
+    if cfg.im.max_body_bytes > room {
+        bail!(
+            "im.max_body_bytes ({}) must be at most limits.max_message_size ({}) minus {MIN_HEADER_ROOM} bytes for the headers",
+            cfg.im.max_body_bytes,
+            cfg.transport.max_message_size
+        );
     }
     if let Some(a) = &file.archiving {
         cfg.im.archiving = a.enabled.unwrap_or(cfg.im.archiving);
