@@ -4,7 +4,7 @@
 //! it, so it is duplicated only if the server dies between the hand-over and that
 //! deletion, and lost never.
 use crate::service::ImService;
-use herald_proxy::ForkOptions;
+use herald_proxy::{BranchOutcome, ForkOptions};
 use herald_sip::{HeaderName, Method, Request, SipStr, Uri};
 use herald_store::{NewOfflineMessage, OfflineMessage, SharedStore, StoreError};
 use parking_lot::Mutex;
@@ -157,6 +157,15 @@ impl Offline {
                 };
                 let result = service.proxy.fork(None, &req, targets, &opts).await;
                 if !result.answered {
+                    if refused_by_every_device(&result.branches) {
+                        // Kept, it would block every message behind it until it expires.
+                        tracing::warn!(%aor, id = msg.id, from = %msg.sender, "stored message refused by every device: dropped");
+                        if let Err(e) = self.store.offline_delivered(msg.id).await {
+                            tracing::warn!(%aor, id = msg.id, error = %e, "refused message not removed");
+                            return;
+                        }
+                        continue;
+                    }
                     tracing::info!(%aor, id = msg.id, "stored message not taken: kept for the next registration");
                     return;
                 }
@@ -200,6 +209,18 @@ impl Offline {
     }
 }
 
+/// Every device answered with a final refusal that will not change on a retry (a
+/// 4xx other than the "not now" ones, or a 6xx), as opposed to being unreachable,
+/// busy or failing.
+fn refused_by_every_device(branches: &[BranchOutcome]) -> bool {
+    !branches.is_empty()
+        && branches.iter().all(|b| {
+            b.status.is_some_and(|s| {
+                (400..500).contains(&s) && !matches!(s, 408 | 480 | 486 | 491) || s >= 600
+            })
+        })
+}
+
 /// The From value without its tag parameter (a new one is made for the hand-over).
 fn strip_tag(from: &str) -> String {
     match herald_sip::NameAddr::parse(&SipStr::from(from.to_owned())) {
@@ -213,7 +234,29 @@ fn strip_tag(from: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_tag;
+    use super::{refused_by_every_device, strip_tag};
+    use herald_proxy::BranchOutcome;
+
+    fn outcomes(statuses: &[Option<u16>]) -> Vec<BranchOutcome> {
+        statuses
+            .iter()
+            .map(|&status| BranchOutcome {
+                label: "d".into(),
+                status,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_a_lasting_refusal_by_every_device_drops_a_stored_message() {
+        assert!(refused_by_every_device(&outcomes(&[Some(415)])));
+        assert!(refused_by_every_device(&outcomes(&[Some(488), Some(603)])));
+        assert!(!refused_by_every_device(&outcomes(&[Some(415), Some(408)])));
+        assert!(!refused_by_every_device(&outcomes(&[Some(480)])));
+        assert!(!refused_by_every_device(&outcomes(&[Some(503)])));
+        assert!(!refused_by_every_device(&outcomes(&[None])));
+        assert!(!refused_by_every_device(&[]));
+    }
 
     #[test]
     fn the_stored_from_keeps_name_and_address_but_not_the_tag() {
