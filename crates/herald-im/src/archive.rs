@@ -2,10 +2,10 @@
 //! everybody by configuration, and per user by an override in the store. Every IM to
 //! or from an archived user is written before it is carried; in critical mode an IM
 //! that cannot be archived is not carried at all.
+use crate::clock::now_ms;
 use herald_store::{ArchiveRecord, ImMode, SharedStore};
 use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 /// Why an IM may not be carried.
 #[derive(Debug)]
@@ -81,12 +81,8 @@ impl Archiver {
         if !self.applies_to(im.sender) && !self.applies_to(im.recipient) {
             return Ok(());
         }
-        let at_ms = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
         let rec = ArchiveRecord {
-            at_ms,
+            at_ms: now_ms(),
             sender: im.sender.to_owned(),
             recipient: im.recipient.to_owned(),
             call_id: im.call_id.to_owned(),

@@ -8,6 +8,7 @@
 //! archived user is recorded first ([`archive`]). Carrying the request is the proxy's
 //! job ([`herald_proxy::Proxy`]).
 pub mod archive;
+mod clock;
 mod config;
 mod content;
 mod offline;

@@ -3,6 +3,7 @@
 //! first, when the user next registers. A message is deleted only after a device took
 //! it, so it is duplicated only if the server dies between the hand-over and that
 //! deletion, and lost never.
+use crate::clock::now_ms;
 use crate::service::ImService;
 use herald_proxy::{BranchOutcome, ForkOptions};
 use herald_sip::{HeaderName, Method, Request, SipStr, Uri};
@@ -25,13 +26,6 @@ pub struct Offline {
     waiting: Mutex<HashSet<String>>,
     /// Users whose hand-over is running: one at a time per user keeps the order.
     delivering: Mutex<HashSet<String>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Offline {

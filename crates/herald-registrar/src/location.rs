@@ -3,7 +3,7 @@
 //! UDP endpoint behind NAT is reached at the address its REGISTER came from (RFC 3581).
 use async_trait::async_trait;
 use herald_sip::{NameAddr, Uri};
-use herald_transport::{FlowId, Source, Target};
+use herald_transport::{FlowId, Source};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -33,18 +33,6 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// Where to send a request for this endpoint: its flow while it is open (the
-    /// client's NAT binding and TLS session live there), otherwise the address the
-    /// REGISTER came from on the same transport.
-    pub fn target(&self, flow_alive: impl Fn(FlowId) -> bool) -> Target {
-        match self.source.flow {
-            Some(flow) if flow_alive(flow) => Target::Flow(flow),
-            _ => Target::Addr {
-                transport: self.source.transport,
-                addr: self.source.remote,
-            },
-        }
-    }
     /// Seconds left before expiry (0 once expired).
     pub fn remaining(&self, now: Instant) -> u32 {
         let secs = self.expires_at.saturating_duration_since(now).as_secs();

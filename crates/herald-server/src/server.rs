@@ -107,6 +107,7 @@ impl Server {
         );
         im.start().await?;
         let mut ports: Vec<u16> = listeners.iter().map(|l| l.addr.port()).collect();
+        ports.sort_unstable();
         ports.dedup();
         let router = Arc::new(Router::new(
             registrar,

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqlitePool, SqliteQueryResult, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::clock::unix_now;
@@ -134,10 +134,7 @@ pub(super) async fn remove(pool: &SqlitePool, aor: &str) -> Result<(), StoreErro
         .execute(pool)
         .await
         .map_err(StoreError::backend)?;
-    if deleted.rows_affected() == 0 {
-        return Err(StoreError::NotFound(aor));
-    }
-    Ok(())
+    found(&deleted, aor)
 }
 
 pub(super) async fn set_password(
@@ -155,10 +152,7 @@ pub(super) async fn set_password(
         .execute(pool)
         .await
         .map_err(StoreError::backend)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound(aor));
-    }
-    Ok(())
+    found(&updated, aor)
 }
 
 pub(super) async fn set_enabled(
@@ -173,10 +167,7 @@ pub(super) async fn set_enabled(
         .execute(pool)
         .await
         .map_err(StoreError::backend)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound(aor));
-    }
-    Ok(())
+    found(&updated, aor)
 }
 
 pub(super) async fn set_archiving(
@@ -191,10 +182,7 @@ pub(super) async fn set_archiving(
         .execute(pool)
         .await
         .map_err(StoreError::backend)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound(aor));
-    }
-    Ok(())
+    found(&updated, aor)
 }
 
 pub(super) async fn archiving_overrides(
@@ -212,6 +200,14 @@ pub(super) async fn count(pool: &SqlitePool) -> Result<u64, StoreError> {
         .await
         .map_err(StoreError::backend)?;
     u64::try_from(count).map_err(StoreError::backend)
+}
+
+/// A statement aimed at one user's row: NotFound when it touched none.
+fn found(done: &SqliteQueryResult, aor: String) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(aor));
+    }
+    Ok(())
 }
 
 /// Decodes a row selected with the full user column list.
