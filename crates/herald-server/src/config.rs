@@ -1,6 +1,7 @@
 //! Settings of a running server (the binary fills them from herald.toml and flags).
 use herald_auth::Algorithm;
 use herald_im::ImConfig;
+use herald_presence::PresenceConfig;
 use herald_registrar::RegistrarConfig;
 use herald_transport::TransportConfig;
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct ServerConfig {
     pub product: String,
     /// Instant messaging: limits, offline delivery, archiving.
     pub im: ImConfig,
+    /// Presence: notification pacing, expiry bounds, document limits.
+    pub presence: PresenceConfig,
     /// Host (name or address) to put in our Via and Record-Route instead of the
     /// listeners' addresses.
     pub advertise: Option<String>,
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
             workers: 64,
             product: concat!("Herald/", env!("CARGO_PKG_VERSION")).into(),
             im: ImConfig::default(),
+            presence: PresenceConfig::default(),
             advertise: None,
         }
     }

