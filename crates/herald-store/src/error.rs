@@ -9,16 +9,18 @@ pub enum StoreError {
     /// A record with this key (an AOR for users) is already stored.
     #[error("user {0} already exists")]
     AlreadyExists(String),
-    /// No record with this key (an AOR for users) is stored.
+    /// No record with this key is stored: a user (by AOR), or for
+    /// [`Store::remove_contact`](crate::Store::remove_contact) a contact not on the list.
     #[error("no such user {0}")]
     NotFound(String),
     /// The caller passed a value the store refuses (reserved or malformed name, bad HA1, ...).
     #[error("invalid input: {0}")]
     Invalid(String),
-    /// The recipient's offline queue already holds the most messages allowed per user.
-    #[error("offline message queue for {recipient} is full ({limit} messages)")]
+    /// A per-user limit was reached: the recipient's offline queue already holds the most
+    /// messages allowed, or the owner's contact list the most contacts.
+    #[error("limit of {limit} reached for {recipient}")]
     LimitReached {
-        /// The recipient's AOR.
+        /// The AOR of the user at the limit (the recipient, or the contact list's owner).
         recipient: String,
         /// The per-user limit that was reached.
         limit: u32,

@@ -5,26 +5,33 @@
 //! backend can implement the same trait with the same schema and queries (sqlx covers both).
 //!
 //! The store holds the user directory, the queue of instant messages waiting for offline
-//! recipients, and the IM archive. Passwords are never stored: callers pass the digest HA1
+//! recipients, the IM archive, and the durable side of presence: contact lists, access
+//! levels, privacy mode and presence policies. Passwords are never stored: callers pass the digest HA1
 //! values (MD5 and SHA-256, hex) computed for the user's realm. IM times are unix epoch
 //! milliseconds, given by the caller.
 //!
 //! Layout: backend-independent types and rules live at the crate root (`user`, `offline`,
-//! `archive`, `validate`, `error`); each backend has its own module with one file per kind of
-//! data (`sqlite/users.rs`, `sqlite/offline.rs`, `sqlite/archive.rs`, ...) and its own
-//! migrations under `migrations/<backend>/`.
+//! `archive`, `contacts`, `access`, `policy`, `validate`, `error`); each backend has its own
+//! module with one file per kind of data (`sqlite/users.rs`, `sqlite/offline.rs`,
+//! `sqlite/contacts.rs`, ...) and its own migrations under `migrations/<backend>/`.
 
+mod access;
 mod archive;
 mod clock;
+mod contacts;
 mod error;
 mod offline;
+mod policy;
 mod sqlite;
 mod user;
 mod validate;
 
+pub use access::{ACCESS_LEVELS, AccessRule, AccessSubject};
 pub use archive::{ArchiveRecord, ImMode};
+pub use contacts::{ContactEntry, NewContact};
 pub use error::StoreError;
 pub use offline::{NewOfflineMessage, OfflineMessage};
+pub use policy::{EffectivePolicy, MAX_CONTACTS_CEILING, PolicyLimits};
 pub use sqlite::SqliteStore;
 pub use user::{NewUser, User};
 
@@ -52,8 +59,10 @@ pub trait Store: Send + Sync + 'static {
     /// Every user, ordered by AOR.
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
 
-    /// Deletes a user and the messages queued for them; [`StoreError::NotFound`] if absent.
-    /// Their IM archive is kept (it is a compliance record).
+    /// Deletes a user, the messages queued for them, and their presence data (contact list,
+    /// access rules, privacy mode, policy); [`StoreError::NotFound`] if absent. Their IM
+    /// archive is kept (it is a compliance record), and so are other users' contact entries
+    /// and rules naming them.
     async fn remove_user(&self, aor: &str) -> Result<(), StoreError>;
 
     /// Replaces a user's HA1 values (hex, any case); [`StoreError::NotFound`] if absent.
@@ -121,4 +130,60 @@ pub trait Store: Send + Sync + 'static {
         since_ms: i64,
         until_ms: Option<i64>,
     ) -> Result<Vec<ArchiveRecord>, StoreError>;
+
+    // Presence. Every `owner`/`user` must be a stored user, else [`StoreError::NotFound`]
+    // naming them; a malformed AOR, subject, level or limit is [`StoreError::Invalid`].
+
+    /// Adds `c` to `owner`'s contact list, or updates it if already there (groups merged, a
+    /// `Some` display name replacing the stored one; see [`NewContact`]); returns the entry
+    /// as now stored. A new contact when `owner` already has `max_contacts` fails with
+    /// [`StoreError::LimitReached`] (counted and inserted in one transaction); updating one
+    /// already listed never does. [`StoreError::Invalid`] when `owner` adds themselves, for a
+    /// bad group name, or past 64 groups on one contact.
+    async fn add_contact(
+        &self,
+        owner: &str,
+        c: NewContact,
+        max_contacts: u32,
+    ) -> Result<ContactEntry, StoreError>;
+
+    /// Takes `contact` off `owner`'s list; [`StoreError::NotFound`] naming the contact if it
+    /// was not on it.
+    async fn remove_contact(&self, owner: &str, contact: &str) -> Result<(), StoreError>;
+
+    /// `owner`'s contact list, in the order the contacts were first added.
+    async fn contacts_of(&self, owner: &str) -> Result<Vec<ContactEntry>, StoreError>;
+
+    /// Grants `subject` the access `level` (one of [`ACCESS_LEVELS`], any case) to `owner`'s
+    /// presence, replacing any earlier rule about the same subject; `None` removes the rule
+    /// (no error if there was none). `owner` cannot be their own subject.
+    async fn set_access(
+        &self,
+        owner: &str,
+        subject: &AccessSubject,
+        level: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// `owner`'s access rules, ordered by subject.
+    async fn access_rules(&self, owner: &str) -> Result<Vec<AccessRule>, StoreError>;
+
+    /// Turns `owner`'s privacy mode on (only people on their contact list see their
+    /// presence) or off.
+    async fn set_privacy_mode(&self, owner: &str, on: bool) -> Result<(), StoreError>;
+
+    /// Whether `owner`'s privacy mode is on (off unless set).
+    async fn privacy_mode(&self, owner: &str) -> Result<bool, StoreError>;
+
+    /// Replaces the stored policy of `user`, or the server-wide one for `None`; storing
+    /// [`PolicyLimits::default()`] (all inherited) clears it. [`StoreError::Invalid`] for a
+    /// limit of 0 or `max_contacts` above [`MAX_CONTACTS_CEILING`].
+    async fn set_policy(&self, user: Option<&str>, limits: PolicyLimits) -> Result<(), StoreError>;
+
+    /// The stored policy of `user`, or the server-wide one for `None`, as stored (all `None`
+    /// if none is).
+    async fn policy(&self, user: Option<&str>) -> Result<PolicyLimits, StoreError>;
+
+    /// The limits that apply to `user`: each from their own policy, else the server-wide
+    /// one, else [`PolicyLimits::DEFAULT`].
+    async fn effective_policy(&self, user: &str) -> Result<EffectivePolicy, StoreError>;
 }

@@ -3,7 +3,10 @@
 //! Every backend runs its input through here first, so SQLite and PostgreSQL accept and
 //! store exactly the same values.
 
-use crate::{ArchiveRecord, NewOfflineMessage, NewUser, StoreError, User};
+use crate::{
+    ACCESS_LEVELS, AccessSubject, ArchiveRecord, MAX_CONTACTS_CEILING, NewContact,
+    NewOfflineMessage, NewUser, PolicyLimits, StoreError, User,
+};
 
 /// Generous upper bound on a user part; real ones are short, this only stops abuse.
 const MAX_USERNAME_LEN: usize = 256;
@@ -14,6 +17,11 @@ const MAX_DISPLAY_NAME_LEN: usize = 256;
 /// Prefix of conference focus URIs, which live in the same namespace as users.
 const RESERVED_CONFERENCE_PREFIX: &str = "conf-";
 const MD5_HEX_LEN: usize = 32;
+/// Longest contact group name, in characters.
+const MAX_GROUP_NAME_CHARS: usize = 64;
+/// Most groups one contact may be filed under: clients edit their own lists, and this bounds
+/// what one entry can make the server store.
+pub(crate) const MAX_GROUPS_PER_CONTACT: usize = 64;
 const SHA256_HEX_LEN: usize = 64;
 
 /// Checks a [`NewUser`] and turns it into the record to insert: domain and HA1s lower-cased,
@@ -90,6 +98,167 @@ pub(crate) fn archive_record(rec: ArchiveRecord) -> Result<ArchiveRecord, StoreE
         recipient: canonical_aor(&rec.recipient)?,
         ..rec
     })
+}
+
+/// A checked [`NewContact`]: what adding it writes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ContactChange {
+    /// The contact's canonical AOR.
+    pub contact: String,
+    /// `None`: keep the stored name; `Some(None)`: clear it; `Some(Some(name))`: set it.
+    pub display_name: Option<Option<String>>,
+    /// Trimmed, sorted, without repeats.
+    pub groups: Vec<String>,
+}
+
+/// Checks a contact that `owner` (a canonical AOR) adds to their list.
+pub(crate) fn contact_change(owner: &str, new: NewContact) -> Result<ContactChange, StoreError> {
+    let contact = presence_aor(&new.contact)?;
+    if contact == owner {
+        return Err(StoreError::Invalid(format!(
+            "{owner} cannot be on their own contact list"
+        )));
+    }
+    let display_name = match new.display_name {
+        None => None,
+        Some(name) if name.trim().is_empty() => Some(None),
+        Some(name) => {
+            check_display_name(&name)?;
+            Some(Some(name))
+        }
+    };
+    Ok(ContactChange {
+        contact,
+        display_name,
+        groups: group_names(new.groups)?,
+    })
+}
+
+/// Trims, checks, sorts and de-duplicates contact group names.
+pub(crate) fn group_names(groups: Vec<String>) -> Result<Vec<String>, StoreError> {
+    let mut names = Vec::with_capacity(groups.len());
+    for group in groups {
+        let name = group.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > MAX_GROUP_NAME_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "group name {group:?} must be 1 to {MAX_GROUP_NAME_CHARS} characters"
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(format!(
+                "group name {group:?} contains control characters"
+            )));
+        }
+        names.push(name.to_owned());
+    }
+    names.sort();
+    names.dedup();
+    check_group_count(names.len())?;
+    Ok(names)
+}
+
+/// A contact may be filed under at most [`MAX_GROUPS_PER_CONTACT`] groups.
+pub(crate) fn check_group_count(count: usize) -> Result<(), StoreError> {
+    if count > MAX_GROUPS_PER_CONTACT {
+        return Err(StoreError::Invalid(format!(
+            "a contact can be in at most {MAX_GROUPS_PER_CONTACT} groups"
+        )));
+    }
+    Ok(())
+}
+
+/// Canonical AOR of someone presence data is about (a contact, an access rule's subject):
+/// `sip:`/`sips:` dropped, surrounding blanks trimmed, the domain checked and lower-cased.
+/// These need not be local users, so the user part may hold anything a SIP URI user part
+/// can, `+` and `%` escapes included (unlike local user names).
+pub(crate) fn presence_aor(address: &str) -> Result<String, StoreError> {
+    let aor = without_sip_scheme(address.trim());
+    canonical_aor(aor)?;
+    let Some((user, domain)) = aor.split_once('@') else {
+        return Err(StoreError::Invalid(format!("address {aor:?} has no '@'")));
+    };
+    if user.len() > MAX_USERNAME_LEN {
+        return Err(StoreError::Invalid(format!(
+            "address {address:?} has too long a user part"
+        )));
+    }
+    if let Some(bad) = user
+        .chars()
+        .find(|&c| !(is_user_part_char(c) || c == '+' || c == '%'))
+    {
+        return Err(StoreError::Invalid(format!(
+            "address {address:?} contains {bad:?}, which is not allowed in a SIP user part"
+        )));
+    }
+    Ok(format!("{user}@{}", domain_name(domain)?))
+}
+
+/// A domain as a rule subject: a checked, lower-cased host name.
+pub(crate) fn domain_name(domain: &str) -> Result<String, StoreError> {
+    check_domain(domain)?;
+    Ok(domain.to_ascii_lowercase())
+}
+
+/// `address` without a leading `sip:` or `sips:` (in any case).
+fn without_sip_scheme(address: &str) -> &str {
+    ["sip:", "sips:"]
+        .into_iter()
+        .find_map(|scheme| {
+            let (prefix, rest) = address.split_at_checked(scheme.len())?;
+            prefix.eq_ignore_ascii_case(scheme).then_some(rest)
+        })
+        .unwrap_or(address)
+}
+
+/// An access rule's subject as given, checked again (the enum's fields are public) and in
+/// canonical form; a [`AccessSubject::User`] must hold an AOR, a
+/// [`AccessSubject::Domain`] a domain.
+pub(crate) fn access_subject(subject: &AccessSubject) -> Result<AccessSubject, StoreError> {
+    let parsed = AccessSubject::parse(subject.as_str())?;
+    match (subject, &parsed) {
+        (AccessSubject::User(_), AccessSubject::User(_))
+        | (AccessSubject::Domain(_), AccessSubject::Domain(_)) => Ok(parsed),
+        _ => Err(StoreError::Invalid(format!(
+            "access subject {subject:?} is not of its kind"
+        ))),
+    }
+}
+
+/// The stored spelling of an access level (any case accepted), one of [`ACCESS_LEVELS`].
+pub(crate) fn access_level(level: &str) -> Result<&'static str, StoreError> {
+    ACCESS_LEVELS
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(level.trim()))
+        .copied()
+        .ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "unknown access level {level:?}: use one of {}",
+                ACCESS_LEVELS.join(", ")
+            ))
+        })
+}
+
+/// Checks limits to store: each set limit at least 1, `max_contacts` at most
+/// [`MAX_CONTACTS_CEILING`].
+pub(crate) fn policy_limits(limits: PolicyLimits) -> Result<PolicyLimits, StoreError> {
+    for (name, limit) in [
+        ("max_contacts", limits.max_contacts),
+        ("max_subscriptions", limits.max_subscriptions),
+        ("max_prompted", limits.max_prompted),
+    ] {
+        if limit == Some(0) {
+            return Err(StoreError::Invalid(format!("{name} must be at least 1")));
+        }
+    }
+    if let Some(max) = limits.max_contacts
+        && max > MAX_CONTACTS_CEILING
+    {
+        return Err(StoreError::Invalid(format!(
+            "max_contacts {max} is above the ceiling of {MAX_CONTACTS_CEILING}"
+        )));
+    }
+    Ok(limits)
 }
 
 /// Stored header values are written back into SIP requests, where a CR or LF would let them
@@ -395,5 +564,148 @@ mod tests {
         let mut bad = rec;
         bad.recipient = "nobody".to_owned();
         assert!(is_invalid(archive_record(bad)));
+    }
+
+    #[test]
+    fn presence_aor_drops_the_scheme_and_lowercases_the_domain() {
+        assert_eq!(
+            presence_aor(" sip:Bob@EXAMPLE.com ").unwrap(),
+            "Bob@example.com"
+        );
+        assert_eq!(presence_aor("SIPS:bob@x.org").unwrap(), "bob@x.org");
+        assert_eq!(
+            presence_aor("+15551234%20@gw.example.com").unwrap(),
+            "+15551234%20@gw.example.com",
+            "remote user parts may hold + and escapes"
+        );
+        for bad in [
+            "bob",
+            "sip:bob",
+            "@x.org",
+            "bob@",
+            "bob@a@b",
+            "b ob@x.org",
+            "bob@exa mple.com",
+            "bob@x..org",
+            "<bob>@x.org",
+            "bob\r\n@x.org",
+            "tel:bob@x.org",
+        ] {
+            assert!(is_invalid(presence_aor(bad)), "{bad:?} should be rejected");
+        }
+        assert!(is_invalid(presence_aor(&format!(
+            "{}@x.org",
+            "u".repeat(257)
+        ))));
+    }
+
+    #[test]
+    fn group_names_are_trimmed_sorted_and_deduplicated() {
+        let groups = ["Team", " Friends ", "Team", "Ärzte", "friends"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            group_names(groups).unwrap(),
+            ["Friends", "Team", "friends", "Ärzte"]
+        );
+        assert_eq!(group_names(vec![]).unwrap(), Vec::<String>::new());
+        let longest = "é".repeat(MAX_GROUP_NAME_CHARS);
+        assert_eq!(group_names(vec![longest.clone()]).unwrap(), [longest]);
+        for bad in [
+            "",
+            "   ",
+            "a\nb",
+            "tab\there",
+            &"g".repeat(MAX_GROUP_NAME_CHARS + 1),
+        ] {
+            assert!(
+                is_invalid(group_names(vec![bad.to_owned()])),
+                "{bad:?} should be rejected"
+            );
+        }
+        let many: Vec<String> = (0..=MAX_GROUPS_PER_CONTACT)
+            .map(|i| format!("g{i}"))
+            .collect();
+        assert!(is_invalid(group_names(many)));
+    }
+
+    #[test]
+    fn contact_change_refuses_the_owner_and_reads_a_blank_name_as_clearing() {
+        let new = |contact: &str, name: Option<&str>| NewContact {
+            contact: contact.to_owned(),
+            display_name: name.map(str::to_owned),
+            groups: vec![],
+        };
+        let owner = "alice@example.com";
+        let change = contact_change(owner, new("sip:Bob@Example.com", Some("Bob B."))).unwrap();
+        assert_eq!(change.contact, "Bob@example.com");
+        assert_eq!(change.display_name, Some(Some("Bob B.".to_owned())));
+        let keep = contact_change(owner, new("bob@example.com", None)).unwrap();
+        assert_eq!(keep.display_name, None);
+        let clear = contact_change(owner, new("bob@example.com", Some("  "))).unwrap();
+        assert_eq!(clear.display_name, Some(None));
+        assert!(is_invalid(contact_change(
+            owner,
+            new("sip:alice@EXAMPLE.com", None)
+        )));
+        assert!(is_invalid(contact_change(
+            owner,
+            new("bob@example.com", Some("Bob\r\nVia: x"))
+        )));
+    }
+
+    #[test]
+    fn access_levels_are_the_known_names_in_any_case() {
+        for level in ACCESS_LEVELS {
+            assert_eq!(access_level(level).unwrap(), *level);
+        }
+        assert_eq!(access_level(" Friends ").unwrap(), "friends");
+        let Err(StoreError::Invalid(why)) = access_level("family") else {
+            panic!("family is not a level");
+        };
+        assert!(
+            why.contains("public, colleagues, workgroup, friends, blocked"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn access_subject_must_hold_what_its_kind_says() {
+        let user = AccessSubject::User("Bob@EXAMPLE.com".to_owned());
+        assert_eq!(
+            access_subject(&user).unwrap(),
+            AccessSubject::User("Bob@example.com".to_owned())
+        );
+        let domain = AccessSubject::Domain("Example.COM".to_owned());
+        assert_eq!(
+            access_subject(&domain).unwrap(),
+            AccessSubject::Domain("example.com".to_owned())
+        );
+        assert!(is_invalid(access_subject(&AccessSubject::User(
+            "example.com".to_owned()
+        ))));
+        assert!(is_invalid(access_subject(&AccessSubject::Domain(
+            "bob@example.com".to_owned()
+        ))));
+    }
+
+    #[test]
+    fn policy_limits_must_be_positive_and_contacts_under_the_ceiling() {
+        let limits = |c, s, p| PolicyLimits {
+            max_contacts: c,
+            max_subscriptions: s,
+            max_prompted: p,
+        };
+        let ok = limits(Some(MAX_CONTACTS_CEILING), Some(u32::MAX), Some(1));
+        assert_eq!(policy_limits(ok).unwrap(), ok);
+        assert!(policy_limits(PolicyLimits::default()).is_ok());
+        assert!(is_invalid(policy_limits(limits(
+            Some(MAX_CONTACTS_CEILING + 1),
+            None,
+            None
+        ))));
+        assert!(is_invalid(policy_limits(limits(Some(0), None, None))));
+        assert!(is_invalid(policy_limits(limits(None, Some(0), None))));
+        assert!(is_invalid(policy_limits(limits(None, None, Some(0)))));
     }
 }

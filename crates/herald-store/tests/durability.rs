@@ -2,8 +2,11 @@
 
 mod common;
 
-use common::{archive_record, new_user, numbered_users, offline_message};
-use herald_store::{SharedStore, SqliteStore, Store, StoreError};
+use common::{archive_record, contact, new_user, numbered_users, offline_message};
+use herald_store::{
+    AccessRule, AccessSubject, ContactEntry, EffectivePolicy, PolicyLimits, SharedStore,
+    SqliteStore, Store, StoreError,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,6 +48,71 @@ async fn data_survives_reopen() {
     let again = SqliteStore::open(&path).await.unwrap();
     assert_eq!(again.user_count().await.unwrap(), 51);
     assert!(again.get_user("alice@example.com").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn presence_data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("herald.db");
+    let alice = "alice@example.com";
+    let partner = AccessSubject::parse("partner.org").unwrap();
+    let user_limits = PolicyLimits {
+        max_contacts: Some(30),
+        ..PolicyLimits::default()
+    };
+    let server_limits = PolicyLimits {
+        max_prompted: Some(9),
+        ..PolicyLimits::default()
+    };
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store
+        .add_user(new_user("alice", "example.com", 1))
+        .await
+        .unwrap();
+    for c in ["bob@example.com", "carol@partner.org"] {
+        store
+            .add_contact(alice, contact(c, Some("Name"), &["Team", "Friends"]), 10)
+            .await
+            .unwrap();
+    }
+    store
+        .set_access(alice, &partner, Some("colleagues"))
+        .await
+        .unwrap();
+    store.set_privacy_mode(alice, true).await.unwrap();
+    store.set_policy(Some(alice), user_limits).await.unwrap();
+    store.set_policy(None, server_limits).await.unwrap();
+    store.close().await;
+
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    let groups = vec!["Friends".to_owned(), "Team".to_owned()];
+    assert_eq!(
+        reopened.contacts_of(alice).await.unwrap(),
+        ["bob@example.com", "carol@partner.org"].map(|c| ContactEntry {
+            contact: c.to_owned(),
+            display_name: Some("Name".to_owned()),
+            groups: groups.clone(),
+        })
+    );
+    assert_eq!(
+        reopened.access_rules(alice).await.unwrap(),
+        [AccessRule {
+            subject: partner,
+            level: "colleagues".to_owned(),
+        }]
+    );
+    assert!(reopened.privacy_mode(alice).await.unwrap());
+    assert_eq!(reopened.policy(Some(alice)).await.unwrap(), user_limits);
+    assert_eq!(reopened.policy(None).await.unwrap(), server_limits);
+    assert_eq!(
+        reopened.effective_policy(alice).await.unwrap(),
+        EffectivePolicy {
+            max_contacts: 30,
+            max_subscriptions: 1000,
+            max_prompted: 9,
+        }
+    );
 }
 
 #[tokio::test]

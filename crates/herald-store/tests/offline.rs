@@ -123,7 +123,7 @@ async fn the_limit_is_per_user_and_frees_up_on_delivery_and_expiry() {
         .enqueue_offline(one_more.clone(), limit)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("full"), "{err}");
+    assert_eq!(err.to_string(), "limit of 3 reached for alice@example.com");
     // Another recipient is not affected.
     let to_bob = offline_message("bob@example.com", "alice@example.com", 0, T0, T0 + DAY_MS);
     store.enqueue_offline(to_bob, limit).await.unwrap();

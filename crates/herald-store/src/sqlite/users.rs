@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use sqlx::sqlite::{SqlitePool, SqliteQueryResult, SqliteRow};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Executor, QueryBuilder, Row, Sqlite};
 
 use crate::clock::unix_now;
 use crate::validate::{canonical_aor, ha1_pair, new_user_record};
@@ -202,8 +202,25 @@ pub(super) async fn count(pool: &SqlitePool) -> Result<u64, StoreError> {
     u64::try_from(count).map_err(StoreError::backend)
 }
 
+/// NotFound unless `aor` (canonical) is a stored user. Takes a pool or a transaction, so a
+/// write can check its owner under the same lock.
+pub(super) async fn require<'e, E>(executor: E, aor: &str) -> Result<(), StoreError>
+where
+    E: Executor<'e, Database = Sqlite>,
+{
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE aor = $1")
+        .bind(aor)
+        .fetch_optional(executor)
+        .await
+        .map_err(StoreError::backend)?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(aor.to_owned())),
+    }
+}
+
 /// A statement aimed at one user's row: NotFound when it touched none.
-fn found(done: &SqliteQueryResult, aor: String) -> Result<(), StoreError> {
+pub(super) fn found(done: &SqliteQueryResult, aor: String) -> Result<(), StoreError> {
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(aor));
     }

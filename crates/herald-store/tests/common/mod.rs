@@ -3,7 +3,7 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
-use herald_store::{ArchiveRecord, ImMode, NewOfflineMessage, NewUser};
+use herald_store::{ArchiveRecord, ImMode, NewContact, NewOfflineMessage, NewUser};
 
 /// A valid new user whose HA1 values are derived from `seed`, so different seeds give
 /// different (but well-formed) credentials.
@@ -56,5 +56,14 @@ pub fn archive_record(at_ms: i64, sender: &str, recipient: &str, body: &str) -> 
         mode: ImMode::Pager,
         content_type: "text/plain".to_owned(),
         body: body.as_bytes().to_vec(),
+    }
+}
+
+/// A contact to add: `contact` with display name `name` in `groups`.
+pub fn contact(contact: &str, name: Option<&str>, groups: &[&str]) -> NewContact {
+    NewContact {
+        contact: contact.to_owned(),
+        display_name: name.map(str::to_owned),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
     }
 }
