@@ -6,9 +6,9 @@
 //!
 //! The store holds the user directory, the queue of instant messages waiting for offline
 //! recipients, the IM archive, and the durable side of presence: contact lists, access
-//! levels, privacy mode and presence policies. Passwords are never stored: callers pass the digest HA1
-//! values (MD5 and SHA-256, hex) computed for the user's realm. IM times are unix epoch
-//! milliseconds, given by the caller.
+//! levels, privacy mode and presence policies. Passwords are never stored: callers pass the
+//! digest HA1 values (MD5 and SHA-256, hex) computed for the user's realm. IM times are unix
+//! epoch milliseconds, given by the caller.
 //!
 //! Layout: backend-independent types and rules live at the crate root (`user`, `offline`,
 //! `archive`, `contacts`, `access`, `policy`, `validate`, `error`); each backend has its own
