@@ -1,20 +1,19 @@
 //! Administration: one set of commands, run against the store directly when no server
 //! uses the data directory, or sent over the server's local admin socket
 //! (`DATA_DIR/admin.sock`, JSON lines) so that changes take effect at once (cached
-//! credentials dropped, registrations of removed or disabled users ended).
-use crate::users;
+//! credentials dropped, registrations of removed or disabled users ended, presence
+//! re-evaluated for watchers after a change of contact lists, access levels or policies).
+use crate::{presence_admin, users};
 use anyhow::{Context, Result, anyhow};
-use herald_store::{NewUser, SharedStore, StoreError};
+use herald_store::{NewUser, PolicyLimits, SharedStore, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-// Named by area then verb: contact-list and access-level commands join these later.
-#[allow(clippy::enum_variant_names)]
 pub enum AdminCommand {
     UserAdd {
         address: String,
@@ -42,9 +41,54 @@ pub enum AdminCommand {
         address: String,
         archiving: Option<bool>,
     },
+    /// Adds `contact` to `owner`'s list or updates the entry (groups merged; a given
+    /// display name replaces the stored one, an empty one clears it).
+    ContactAdd {
+        owner: String,
+        contact: String,
+        groups: Vec<String>,
+        display_name: Option<String>,
+    },
+    ContactList {
+        owner: String,
+    },
+    ContactRemove {
+        owner: String,
+        contact: String,
+    },
+    /// Gives `subject` (an address or a domain) an access level to `owner`'s presence;
+    /// `None` removes the level given before.
+    AccessSet {
+        owner: String,
+        subject: String,
+        level: Option<String>,
+    },
+    /// Lists `owner`'s access levels and privacy mode.
+    AccessList {
+        owner: String,
+    },
+    AccessPrivacy {
+        owner: String,
+        on: bool,
+    },
+    /// Sets the limits given (the others keep their stored value), for `user` or server-wide.
+    PolicySet {
+        user: Option<String>,
+        max_contacts: Option<u32>,
+        max_subscriptions: Option<u32>,
+        max_prompted: Option<u32>,
+    },
+    /// Drops the stored limits of `user`, or the server-wide ones.
+    PolicyClear {
+        user: Option<String>,
+    },
+    /// The limits in force for `user` (or server-wide) and where each comes from.
+    PolicyShow {
+        user: Option<String>,
+    },
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImportedUser {
     pub username: String,
     pub domain: String,
@@ -85,17 +129,27 @@ pub struct AdminReply {
 }
 
 /// What a command changed that a running server must act on.
+#[derive(Debug)]
 pub enum Effect {
     None,
-    UserChanged { aor: String, enabled: bool },
+    UserChanged {
+        aor: String,
+        enabled: bool,
+    },
+    /// `owner`'s contact list, access levels, privacy mode or policy changed; `"*"`: the
+    /// server-wide policy, which concerns every user.
+    PresenceRulesChanged {
+        owner: String,
+    },
 }
 
-fn aor_of(address: &str) -> Result<String> {
+/// `user@domain` (domain lower-cased) from an address typed with or without `sip:`.
+pub(crate) fn aor_of(address: &str) -> Result<String> {
     let (u, d) = users::split_address(address)?;
     Ok(format!("{u}@{d}"))
 }
 
-fn store_err(e: StoreError) -> anyhow::Error {
+pub(crate) fn store_err(e: StoreError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
@@ -187,6 +241,44 @@ pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, 
                 format!("archiving {} for {aor}", archiving_word(archiving)),
                 Effect::UserChanged { aor, enabled },
             ))
+        }
+        AdminCommand::ContactAdd {
+            owner,
+            contact,
+            groups,
+            display_name,
+        } => presence_admin::contact_add(store, &owner, &contact, groups, display_name).await,
+        AdminCommand::ContactList { owner } => presence_admin::contact_list(store, &owner).await,
+        AdminCommand::ContactRemove { owner, contact } => {
+            presence_admin::contact_remove(store, &owner, &contact).await
+        }
+        AdminCommand::AccessSet {
+            owner,
+            subject,
+            level,
+        } => presence_admin::access_set(store, &owner, &subject, level.as_deref()).await,
+        AdminCommand::AccessList { owner } => presence_admin::access_list(store, &owner).await,
+        AdminCommand::AccessPrivacy { owner, on } => {
+            presence_admin::access_privacy(store, &owner, on).await
+        }
+        AdminCommand::PolicySet {
+            user,
+            max_contacts,
+            max_subscriptions,
+            max_prompted,
+        } => {
+            let limits = PolicyLimits {
+                max_contacts,
+                max_subscriptions,
+                max_prompted,
+            };
+            presence_admin::policy_set(store, user.as_deref(), limits).await
+        }
+        AdminCommand::PolicyClear { user } => {
+            presence_admin::policy_clear(store, user.as_deref()).await
+        }
+        AdminCommand::PolicyShow { user } => {
+            presence_admin::policy_show(store, user.as_deref()).await
         }
     }
 }

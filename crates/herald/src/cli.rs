@@ -1,5 +1,7 @@
 //! Command-line interface.
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValuesParser;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, value_parser};
+use herald_store::{ACCESS_LEVELS, MAX_CONTACTS_CEILING};
 use std::path::PathBuf;
 
 /// Herald: an instant-messaging and presence server (SIP/SIMPLE).
@@ -35,6 +37,18 @@ pub enum Command {
     /// Read the IM archive (works on the store directly, whether a server runs or not).
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// Manage users' contact lists (works through the running server when one uses this data
+    /// directory).
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Manage who sees how much of a user's presence (works through the running server when
+    /// one uses this data directory).
+    #[command(subcommand)]
+    Access(AccessCommand),
+    /// Manage presence limits, server-wide or per user (works through the running server
+    /// when one uses this data directory).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -119,6 +133,159 @@ impl ArchivingSetting {
             ArchivingSetting::Default => None,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Put CONTACT on OWNER's contact list, or update their entry.
+    ///
+    /// Adding a contact already on the list adds the groups given to the ones it has, and
+    /// --name replaces the name (--name "" clears it). A new contact is refused once OWNER
+    /// has as many as their limit allows (see `herald policy show --user OWNER`).
+    Add {
+        /// The user whose list it is, as user@domain or sip:user@domain.
+        owner: String,
+        /// The contact, as user@domain or sip:user@domain; need not be a user of this server.
+        contact: String,
+        /// A group to file the contact under (repeat for several; 1 to 64 characters).
+        #[arg(long = "group", value_name = "G")]
+        groups: Vec<String>,
+        /// OWNER's own name for the contact, shown instead of the one they publish.
+        #[arg(long, value_name = "DISPLAY NAME")]
+        name: Option<String>,
+    },
+    /// List OWNER's contacts in the order they were added.
+    ///
+    /// One line per contact: address, name and groups (comma-separated), separated by tabs.
+    List {
+        /// The user whose list it is, as user@domain or sip:user@domain.
+        owner: String,
+    },
+    /// Take CONTACT off OWNER's contact list.
+    Remove {
+        /// The user whose list it is, as user@domain or sip:user@domain.
+        owner: String,
+        /// The contact to take off, as user@domain or sip:user@domain.
+        contact: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Give SUBJECT an access level to OWNER's presence.
+    ///
+    /// Replaces any level OWNER gave SUBJECT before. A level given to a user counts before
+    /// one given to their domain.
+    Set {
+        /// The user whose presence it is, as user@domain or sip:user@domain.
+        owner: String,
+        /// Who the level is for: a user (user@domain or sip:user@domain) or every user of a
+        /// domain (example.com).
+        subject: String,
+        /// What SUBJECT sees of OWNER's presence.
+        ///
+        /// public: availability only; colleagues: also notes, contact card and activities;
+        /// workgroup and friends: everything OWNER publishes (also location, time zone,
+        /// devices); blocked: OWNER always looks offline.
+        #[arg(long, value_parser = PossibleValuesParser::new(ACCESS_LEVELS))]
+        level: String,
+    },
+    /// Remove the level OWNER gave SUBJECT.
+    ///
+    /// SUBJECT is then treated like anyone else: a level OWNER gave their domain if any,
+    /// otherwise colleagues when they are on OWNER's contact list and public when not.
+    Clear {
+        /// The user whose presence it is, as user@domain or sip:user@domain.
+        owner: String,
+        /// The user (user@domain) or domain (example.com) the level was given to.
+        subject: String,
+    },
+    /// List the access levels OWNER gave, and their privacy mode.
+    ///
+    /// One "subject<TAB>level" line per level, then "privacy-mode<TAB>on" or "off".
+    List {
+        /// The user whose presence it is, as user@domain or sip:user@domain.
+        owner: String,
+    },
+    /// Turn OWNER's privacy mode on or off.
+    ///
+    /// On: only people on OWNER's contact list or given a level by address see OWNER's
+    /// presence; everyone else sees OWNER offline. Off (the default): everyone not blocked
+    /// sees at least OWNER's availability.
+    Privacy {
+        /// The user whose presence it is, as user@domain or sip:user@domain.
+        owner: String,
+        /// on or off.
+        setting: OnOff,
+    },
+}
+
+/// A switch as typed on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn is_on(self) -> bool {
+        self == OnOff::On
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Set presence limits, server-wide or (with --user) for one user.
+    ///
+    /// Limits not given keep their stored value. A user's limit not set for them comes from
+    /// the server-wide limits, and one not set there either is the built-in default.
+    Set(PolicySetArgs),
+    /// Drop the stored limits, server-wide or (with --user) for one user.
+    ///
+    /// A user's limits then come from the server-wide ones; server-wide ones from the
+    /// built-in defaults.
+    Clear {
+        /// The user whose limits to drop, as user@domain or sip:user@domain (default: the
+        /// server-wide limits).
+        #[arg(long, value_name = "ADDRESS")]
+        user: Option<String>,
+    },
+    /// Show the limits in force, server-wide or (with --user) for one user.
+    ///
+    /// One "limit<TAB>value<TAB>source" line per limit, the source saying where the value
+    /// comes from: user, server or default.
+    Show {
+        /// The user whose limits to show, as user@domain or sip:user@domain (default: the
+        /// server-wide limits).
+        #[arg(long, value_name = "ADDRESS")]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("limits")
+        .required(true)
+        .multiple(true)
+        .args(["max_contacts", "max_subscriptions", "max_prompted"])
+))]
+pub struct PolicySetArgs {
+    /// The user these limits are for, as user@domain or sip:user@domain (default: the
+    /// server-wide limits, for every user without their own).
+    #[arg(long, value_name = "ADDRESS")]
+    pub user: Option<String>,
+    /// Most contacts on a user's contact list (1 to 1000; built-in default 250).
+    #[arg(long, value_name = "N",
+          value_parser = value_parser!(u32).range(1..=i64::from(MAX_CONTACTS_CEILING)))]
+    pub max_contacts: Option<u32>,
+    /// Most presence subscriptions a user's devices may hold at once (at least 1; built-in
+    /// default 1000).
+    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..))]
+    pub max_subscriptions: Option<u32>,
+    /// Most people waiting for a user to allow or block them from seeing their presence
+    /// (at least 1; built-in default 200).
+    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..))]
+    pub max_prompted: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,5 +411,104 @@ mod tests {
         }
         assert!(parse(&["user", "archiving", "alice@example.com", "maybe"]).is_err());
         assert!(parse(&["user", "archiving", "alice@example.com"]).is_err());
+    }
+
+    #[test]
+    fn contacts_add_takes_repeated_groups_and_a_name() {
+        let cli = parse(&[
+            "contacts",
+            "add",
+            "alice@example.com",
+            "sip:bob@example.com",
+            "--group",
+            "Team",
+            "--name",
+            "Bob B.",
+            "--group",
+            "Friends",
+        ])
+        .unwrap();
+        let Command::Contacts(ContactsCommand::Add {
+            owner,
+            contact,
+            groups,
+            name,
+        }) = cli.command
+        else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(owner, "alice@example.com");
+        assert_eq!(contact, "sip:bob@example.com");
+        assert_eq!(groups, ["Team", "Friends"]);
+        assert_eq!(name.as_deref(), Some("Bob B."));
+        assert!(parse(&["contacts", "add", "alice@example.com"]).is_err());
+    }
+
+    #[test]
+    fn access_set_takes_only_known_levels() {
+        for level in ACCESS_LEVELS {
+            let cli = parse(&["access", "set", "a@x.org", "x.org", "--level", level]).unwrap();
+            let Command::Access(AccessCommand::Set { level: parsed, .. }) = cli.command else {
+                panic!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(parsed, *level);
+        }
+        let err = parse(&["access", "set", "a@x.org", "x.org", "--level", "family"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        let err = parse(&["access", "set", "a@x.org", "x.org"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn access_privacy_takes_on_or_off() {
+        for (word, on) in [("on", true), ("off", false)] {
+            let cli = parse(&["access", "privacy", "a@x.org", word]).unwrap();
+            let Command::Access(AccessCommand::Privacy { setting, .. }) = cli.command else {
+                panic!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(setting.is_on(), on);
+        }
+        assert!(parse(&["access", "privacy", "a@x.org", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn policy_set_needs_a_limit_in_range() {
+        let cli = parse(&[
+            "policy",
+            "set",
+            "--user",
+            "a@x.org",
+            "--max-contacts",
+            "1000",
+            "--max-prompted",
+            "1",
+        ])
+        .unwrap();
+        let Command::Policy(PolicyCommand::Set(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.user.as_deref(), Some("a@x.org"));
+        assert_eq!(args.max_contacts, Some(1000));
+        assert_eq!(args.max_subscriptions, None);
+        assert_eq!(args.max_prompted, Some(1));
+
+        let err = parse(&["policy", "set"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        for bad in [
+            ["--max-contacts", "1001"],
+            ["--max-contacts", "0"],
+            ["--max-subscriptions", "0"],
+            ["--max-prompted", "-1"],
+            ["--max-prompted", "lots"],
+        ] {
+            let mut args = vec!["policy", "set"];
+            args.extend(bad);
+            assert!(parse(&args).is_err(), "{bad:?}");
+        }
+        let cli = parse(&["policy", "show"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Policy(PolicyCommand::Show { user: None })
+        ));
     }
 }

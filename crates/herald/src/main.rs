@@ -3,6 +3,7 @@ mod admin;
 mod archive;
 mod cli;
 mod demo;
+mod presence_admin;
 mod settings;
 mod users;
 
@@ -43,6 +44,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(&cli.data_dir, cli.config.as_deref(), args).await,
         Command::User(cmd) => user(&cli.data_dir, cmd).await,
         Command::Archive(cmd) => archive::run(&cli.data_dir, cmd).await,
+        Command::Contacts(cmd) => administer(&cli.data_dir, cmd.into()).await,
+        Command::Access(cmd) => administer(&cli.data_dir, cmd.into()).await,
+        Command::Policy(cmd) => administer(&cli.data_dir, cmd.into()).await,
     }
 }
 
@@ -96,8 +100,14 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
         let result = admin::serve(&admin_dir, store, move |effect| {
             let server = admin_server.clone();
             async move {
-                if let Effect::UserChanged { aor, enabled } = effect {
-                    server.user_changed(&aor, enabled).await;
+                match effect {
+                    Effect::None => {}
+                    Effect::UserChanged { aor, enabled } => {
+                        server.user_changed(&aor, enabled).await;
+                    }
+                    Effect::PresenceRulesChanged { owner } => {
+                        server.presence_rules_changed(&owner).await;
+                    }
                 }
             }
         })
@@ -166,6 +176,12 @@ async fn user(data_dir: &Path, cmd: UserCommand) -> Result<()> {
             archiving: setting.as_override(),
         },
     };
+    administer(data_dir, cmd).await
+}
+
+/// Runs an admin command through the running server when one uses `data_dir` (so it takes
+/// effect at once), else on the store directly, and prints its output.
+async fn administer(data_dir: &Path, cmd: AdminCommand) -> Result<()> {
     let output = match admin::try_remote(data_dir, &cmd).await? {
         Some(reply) if reply.ok => reply.output,
         Some(reply) => bail!("{}", reply.output),
