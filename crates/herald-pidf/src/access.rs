@@ -48,12 +48,19 @@ impl AccessLevel {
         }
     }
 
-    /// Whether notes, the contact card and published activities are visible.
+    /// Whether the out-of-office note, the contact card and published activities are
+    /// visible (Colleagues and above).
     pub fn sees_notes_and_card(self) -> bool {
         matches!(
             self,
             AccessLevel::Colleagues | AccessLevel::Workgroup | AccessLevel::FriendsFamily
         )
+    }
+
+    /// Whether the personal note is visible: it is personal, so only for Workgroup and
+    /// Friends & Family (Colleagues see the out-of-office note in its place).
+    pub fn sees_personal_note(self) -> bool {
+        matches!(self, AccessLevel::Workgroup | AccessLevel::FriendsFamily)
     }
 
     /// Whether everything (place type, time offset, devices) is visible.

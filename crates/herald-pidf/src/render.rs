@@ -50,10 +50,14 @@ pub fn render(aggregate: &Aggregate, entity_uri: &str, level: AccessLevel) -> St
     let out_of_office = aggregate.out_of_office.as_ref().filter(|_| notes_visible);
     // Plain clients know no out-of-office note: they see it as the note when there is
     // no personal one.
-    let notes: &[Note] = match (notes_visible, aggregate.notes.as_slice(), out_of_office) {
-        (false, _, _) => &[],
-        (true, [], Some(oof)) => std::slice::from_ref(oof),
-        (true, notes, _) => notes,
+    let personal: &[Note] = if level.sees_personal_note() {
+        &aggregate.notes
+    } else {
+        &[]
+    };
+    let notes: &[Note] = match (personal, out_of_office) {
+        ([], Some(oof)) => std::slice::from_ref(oof),
+        (notes, _) => notes,
     };
     // Published activities only when they say what the number says (a client that
     // ignores the Herald element must land in the same band).

@@ -85,11 +85,18 @@ fn public_sees_availability_only() {
 }
 
 #[test]
-fn colleagues_add_notes_card_and_activities() {
+fn colleagues_add_out_of_office_card_and_activities_but_not_the_personal_note() {
     let document = render(&rich(6000), ALICE, AccessLevel::Colleagues);
     let person = parse(&document).person.unwrap();
     assert_eq!(person.activities, vec![Activity::Meeting]);
-    assert_eq!(person.notes, rich(6000).notes);
+    // The out-of-office note stands in for the personal one, which is not theirs to see.
+    assert_eq!(person.notes, vec![Note::new("Out Friday")]);
+    for note in &rich(6000).notes {
+        assert!(
+            !document.contains(&note.text),
+            "personal note leaked to Colleagues:\n{document}"
+        );
+    }
     assert_eq!(person.out_of_office, Some(Note::new("Out Friday")));
     assert_eq!(person.card, rich(6000).card);
     assert_eq!(person.identity, rich(6000).identity);
@@ -260,7 +267,7 @@ fn hostile_text_is_escaped() {
         ..Aggregate::offline()
     };
     let entity = "sip:o'brien&co@example.com";
-    let document = render(&agg, entity, AccessLevel::Colleagues);
+    let document = render(&agg, entity, AccessLevel::FriendsFamily);
     assert!(
         !document.contains("<x>") && !document.contains("<b>"),
         "{document}"
@@ -340,7 +347,14 @@ fn aggregated_pjsip_devices_render_for_watchers() {
         .person
         .unwrap();
     assert_eq!(colleague.activities, vec![Activity::OnThePhone]);
-    assert_eq!(colleague.notes, vec![Note::new("Gone home")]);
+    assert!(
+        colleague.notes.is_empty(),
+        "the personal note is for friends"
+    );
+    let friend = parse(&render(&agg, ALICE, AccessLevel::FriendsFamily))
+        .person
+        .unwrap();
+    assert_eq!(friend.notes, vec![Note::new("Gone home")]);
     let public = parse(&render(&agg, ALICE, AccessLevel::Public))
         .person
         .unwrap();

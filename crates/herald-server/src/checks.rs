@@ -4,12 +4,14 @@ use herald_sip::{HeaderName, Method, Request, Scheme};
 
 /// Extensions (option tags) we implement. Anything else in Require/Proxy-Require gets
 /// 420 Bad Extension listing it (RFC 3261 §8.2.2.3, RFC 4475 §3.3.5).
-pub const SUPPORTED_EXTENSIONS: &[&str] = &["path", "outbound", "gruu"];
+pub const SUPPORTED_EXTENSIONS: &[&str] = &["path", "outbound", "gruu", "eventlist"];
 
 /// Methods the server answers itself.
 pub const ALLOWED_METHODS: &[Method] = &[
     Method::Register,
     Method::Options,
+    Method::Publish,
+    Method::Subscribe,
     Method::Ack,
     Method::Cancel,
 ];
@@ -24,6 +26,7 @@ pub const ACCEPTED_TYPES: &[&str] = &[
     "message/cpim",
     "application/im-iscomposing+xml",
     "application/pidf+xml",
+    "application/watcherinfo+xml",
     "application/simple-filter+xml",
     "application/rlmi+xml",
     "multipart/mixed",

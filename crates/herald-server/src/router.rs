@@ -1,8 +1,10 @@
 //! Which service a new request goes to: the registrar, the server itself (OPTIONS),
-//! or — for requests to our users and within IM sessions — the IM service, which
-//! answers in a task of its own so a slow endpoint never holds up a worker.
+//! the presence service (PUBLISH, SUBSCRIBE), or — for requests to our users and
+//! within IM sessions — the IM service. Services that may wait (on the store, on an
+//! endpoint) answer in a task of their own so nothing holds up a worker.
 use crate::checks::{self, ACCEPTED_TYPES, PROXIED_METHODS, Reject, SUPPORTED_EXTENSIONS};
 use herald_im::ImService;
+use herald_presence::PresenceService;
 use herald_proxy::{Proxy, Upstream};
 use herald_registrar::{Registrar, ServedDomains};
 use herald_sip::{HeaderName, Method, Request, Response, Scheme, Uri, response};
@@ -21,6 +23,7 @@ pub enum Routed {
 pub struct Router {
     registrar: Arc<Registrar>,
     im: Arc<ImService>,
+    presence: Arc<PresenceService>,
     proxy: Arc<Proxy>,
     domains: ServedDomains,
     /// Ports we listen on: a Route to one of our names with one of them is us.
@@ -33,6 +36,7 @@ impl Router {
     pub fn new(
         registrar: Arc<Registrar>,
         im: Arc<ImService>,
+        presence: Arc<PresenceService>,
         proxy: Arc<Proxy>,
         domains: ServedDomains,
         ports: Vec<u16>,
@@ -41,6 +45,7 @@ impl Router {
         Router {
             registrar,
             im,
+            presence,
             proxy,
             domains,
             ports,
@@ -73,6 +78,9 @@ impl Router {
                 proxy.forget_upstream(&key);
             });
             return Routed::Taken;
+        }
+        if matches!(req.method, Method::Publish | Method::Subscribe) {
+            return self.presence(req, source, key);
         }
         let sip = matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips);
         let names_user = sip && req.uri.user.is_some();
@@ -108,6 +116,31 @@ impl Router {
         Routed::Respond(self.local(&req, &source).await)
     }
 
+    /// PUBLISH and SUBSCRIBE: the server is the presence agent of its users (a
+    /// SUBSCRIBE with a To tag is a refresh within one of our subscriptions).
+    fn presence(&self, req: Request, source: Source, key: TransactionKey) -> Routed {
+        if let Err(reject) = checks::check(&req) {
+            let mut resp = self.reject(&req, reject);
+            resp.headers.push(HeaderName::Server, self.product.clone());
+            return Routed::Respond(resp);
+        }
+        let in_dialog = req.method == Method::Subscribe && has_to_tag(&req);
+        let up = Upstream {
+            key,
+            request: req,
+            source,
+        };
+        let presence = self.presence.clone();
+        tokio::spawn(async move {
+            if in_dialog {
+                presence.in_dialog(up).await;
+            } else {
+                presence.request(up).await;
+            }
+        });
+        Routed::Taken
+    }
+
     /// Requests the server answers itself.
     async fn local(&self, req: &Request, source: &Source) -> Response {
         let mut resp = match checks::check(req) {
@@ -128,12 +161,17 @@ impl Router {
         resp
     }
 
-    /// A registration that left the user with endpoints may release stored messages.
+    /// A registration changes the user's endpoints (their presence); one that left the
+    /// user with endpoints may release stored messages.
     fn after_register(&self, req: &Request, resp: &Response) {
-        if resp.status != 200 || resp.headers.get(&HeaderName::Contact).is_none() {
+        if resp.status != 200 {
             return;
         }
-        if let Some(aor) = req.to().ok().and_then(|t| self.domains.local_aor(&t.uri)) {
+        let Some(aor) = req.to().ok().and_then(|t| self.domains.local_aor(&t.uri)) else {
+            return;
+        };
+        self.presence.endpoints_changed(&aor);
+        if resp.headers.get(&HeaderName::Contact).is_some() {
             self.im.registered(&aor);
         }
     }
@@ -172,6 +210,8 @@ impl Router {
             .push(HeaderName::Accept, ACCEPTED_TYPES.join(", "));
         resp.headers
             .push(HeaderName::Supported, SUPPORTED_EXTENSIONS.join(", "));
+        resp.headers
+            .push(HeaderName::AllowEvents, herald_presence::ALLOW_EVENTS);
         resp
     }
 }

@@ -5,6 +5,7 @@ use crate::config::ServerConfig;
 use crate::inbound::Inbound;
 use crate::router::Router;
 use herald_im::ImService;
+use herald_presence::PresenceService;
 use herald_proxy::{Proxy, ProxyConfig, Wire};
 use herald_registrar::{Authenticator, LocationService, MemoryLocation, Registrar, ServedDomains};
 use herald_sip::message::ParseLimits;
@@ -33,6 +34,7 @@ pub struct Server {
     location: Arc<dyn LocationService>,
     auth: Arc<Authenticator>,
     im: Arc<ImService>,
+    presence: Arc<PresenceService>,
     proxy: Arc<Proxy>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -102,16 +104,27 @@ impl Server {
             auth.clone(),
             domains.clone(),
             location.clone(),
-            store,
+            store.clone(),
             config.im.clone(),
         );
         im.start().await?;
+        let presence = PresenceService::new(
+            proxy.clone(),
+            auth.clone(),
+            domains.clone(),
+            location.clone(),
+            store,
+            config.presence.clone(),
+            config.product.clone(),
+        );
+        presence.start();
         let mut ports: Vec<u16> = listeners.iter().map(|l| l.addr.port()).collect();
         ports.sort_unstable();
         ports.dedup();
         let router = Arc::new(Router::new(
             registrar,
             im.clone(),
+            presence.clone(),
             proxy.clone(),
             domains,
             ports,
@@ -137,10 +150,12 @@ impl Server {
             inbound,
             location.clone(),
             proxy.clone(),
+            presence.clone(),
             config.workers.max(1),
         )));
         {
             let location = location.clone();
+            let presence = presence.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
                 loop {
@@ -148,6 +163,9 @@ impl Server {
                     let gone = location.expire(Instant::now()).await;
                     if !gone.is_empty() {
                         tracing::debug!(count = gone.len(), "bindings expired");
+                    }
+                    for (aor, _) in gone {
+                        presence.endpoints_changed(&aor);
                     }
                 }
             }));
@@ -157,6 +175,7 @@ impl Server {
             location,
             auth,
             im,
+            presence,
             proxy,
             tasks,
         })
@@ -176,8 +195,13 @@ impl Server {
         self.proxy.dialog_count()
     }
 
+    /// Publications, subscriptions and online users of the presence service.
+    pub fn presence_stats(&self) -> herald_presence::Stats {
+        self.presence.stats()
+    }
+
     /// A user was changed by an administrator: forget cached credentials, and end the
-    /// bindings of a removed or disabled user at once.
+    /// bindings, publications and subscriptions of a removed or disabled user at once.
     pub async fn user_changed(&self, aor: &str, still_enabled: bool) {
         self.auth.invalidate(aor);
         self.im.user_changed(aor).await;
@@ -185,12 +209,14 @@ impl Server {
             let n = self.location.remove_aor(aor).await;
             tracing::info!(%aor, bindings = n, "user removed or disabled: bindings ended");
         }
+        self.presence.user_changed(aor, still_enabled).await;
     }
 
     /// An administrator changed `owner`'s contact list, access levels, privacy mode or
-    /// policy: the presence service reloads them and re-notifies affected watchers.
+    /// policy (`"*"`: the server-wide policy): the presence service reloads them and
+    /// re-notifies the watchers whose view changed.
     pub async fn presence_rules_changed(&self, owner: &str) {
-        tracing::debug!(%owner, "presence rules changed");
+        self.presence.rules_changed(owner).await;
     }
 
     /// Stops accepting, closes flows, stops the tasks.
@@ -222,6 +248,7 @@ async fn dispatch(
     inbound: Arc<Inbound>,
     location: Arc<dyn LocationService>,
     proxy: Arc<Proxy>,
+    presence: Arc<PresenceService>,
     workers: usize,
 ) {
     let mut queues = Vec::with_capacity(workers);
@@ -258,6 +285,10 @@ async fn dispatch(
                 let aors = location.remove_flow(flow).await;
                 if !aors.is_empty() {
                     tracing::debug!(flow, %remote, count = aors.len(), "flow closed: its bindings ended");
+                }
+                presence.flow_closed(flow);
+                for aor in &aors {
+                    presence.endpoints_changed(aor);
                 }
                 let proxy = proxy.clone();
                 tokio::spawn(async move { proxy.flow_closed(flow).await });

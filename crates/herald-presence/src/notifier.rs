@@ -1,0 +1,458 @@
+//! Sending NOTIFYs. One task per subscription while it has something to send, so
+//! NOTIFYs of one dialog never overlap (each waits for the previous one's answer, and
+//! CSeq goes up in sending order); after a NOTIFY the task waits the notify interval
+//! and sends the latest state once if anything changed meanwhile: a burst of changes
+//! becomes at most one NOTIFY per interval.
+use crate::documents::{self, ListItem, RenderedItem};
+use crate::notify::{self, Body, NotifyParts, SubState};
+use crate::service::{PresenceService, State};
+use crate::subscriptions::{Dialog, Kind, SubId, Subscription};
+use herald_pidf::AccessLevel;
+use herald_pidf::watcherinfo::{Watcher, WatcherEvent, WatcherStatus};
+use herald_proxy::{Hop, Sent};
+use herald_sip::Uri;
+use herald_transport::{Target, Transport};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What to send, taken from the state under the lock; rendered outside it.
+enum Content {
+    Presence {
+        aggregate: Arc<herald_pidf::Aggregate>,
+        aor: String,
+        level: AccessLevel,
+        last_hash: Option<u64>,
+    },
+    Winfo(Body),
+    List {
+        uri: String,
+        version: u32,
+        items: Vec<(ListItem, Option<u64>)>,
+    },
+}
+
+struct Job {
+    dialog: Dialog,
+    cseq: u32,
+    event: String,
+    state: SubState,
+    hop: Hop,
+    contact_user: String,
+    full_state: bool,
+    ending: bool,
+    content: Content,
+}
+
+impl PresenceService {
+    /// Starts a notifier task for each subscription (each was marked running by
+    /// [`Subscription::touch`]).
+    pub(crate) fn start_notifiers(self: &Arc<Self>, ids: Vec<SubId>) {
+        for id in ids {
+            let me = self.clone();
+            tokio::spawn(async move { me.run_notifier(id).await });
+        }
+    }
+
+    async fn run_notifier(self: Arc<Self>, id: SubId) {
+        loop {
+            let Some(job) = self.next_job(id) else {
+                return;
+            };
+            let ending = job.ending;
+            let Some((body, hashes)) = self.render(&job) else {
+                // Nothing the watcher would see changed.
+                continue;
+            };
+            let sent = self.send(&job, body).await;
+            let delivered = matches!(&sent, Sent::Answered(r) if r.status < 300);
+            if !delivered {
+                tracing::debug!(
+                    sub = id,
+                    outcome = ?sent_status(&sent),
+                    "NOTIFY not accepted: subscription ended"
+                );
+            }
+            {
+                let mut st = self.state.lock();
+                if ending || !delivered {
+                    if let Some(sub) = st.subs.remove(id) {
+                        let event = if delivered {
+                            WatcherEvent::Timeout
+                        } else {
+                            WatcherEvent::Giveup
+                        };
+                        let starts = self.watcher_left(&mut st, &sub, event);
+                        drop(st);
+                        self.start_notifiers(starts);
+                    }
+                    return;
+                }
+                if let Some(sub) = st.subs.get_mut(id) {
+                    record_hashes(sub, hashes);
+                }
+            }
+            tokio::time::sleep(self.config.notify_interval).await;
+        }
+    }
+
+    /// Takes what the next NOTIFY must say, or ends the task when there is nothing.
+    fn next_job(&self, id: SubId) -> Option<Job> {
+        let mut st = self.state.lock();
+        let (dirty, winfo_owner) = {
+            let sub = st.subs.get(id)?;
+            let owner = match &sub.kind {
+                Kind::Winfo { owner, .. } => Some(owner.clone()),
+                _ => None,
+            };
+            (sub.dirty, owner)
+        };
+        if !dirty {
+            if let Some(sub) = st.subs.get_mut(id) {
+                sub.running = false;
+            }
+            return None;
+        }
+        let winfo = winfo_owner.map(|owner| self.winfo_watchers(&st, &owner));
+        let offline = self.aggregate_of(&st, "");
+        let aggregates = {
+            let sub = st.subs.get(id)?;
+            match &sub.kind {
+                Kind::Presence { presentity, .. } => vec![self.aggregate_of(&st, presentity)],
+                Kind::List { resources, .. } => resources
+                    .iter()
+                    .map(|r| self.aggregate_of(&st, &r.aor))
+                    .collect(),
+                Kind::Winfo { .. } => vec![],
+            }
+        };
+        let sub = st.subs.get_mut(id)?;
+        sub.dirty = false;
+        sub.dialog.cseq += 1;
+        let full_state = std::mem::take(&mut sub.full_state);
+        let ending = sub.ending.is_some();
+        let now = Instant::now();
+        let state = match sub.ending {
+            Some(reason) => SubState::Terminated { reason },
+            None => SubState::Active {
+                expires: u32::try_from(sub.expires_at.saturating_duration_since(now).as_secs())
+                    .unwrap_or(u32::MAX),
+            },
+        };
+        let content = match &mut sub.kind {
+            Kind::Presence { presentity, level } => Content::Presence {
+                aggregate: aggregates.first().cloned().unwrap_or(offline),
+                aor: presentity.clone(),
+                level: *level,
+                last_hash: if full_state || ending {
+                    None
+                } else {
+                    sub.last_hash
+                },
+            },
+            Kind::Winfo { owner, ended } => {
+                sub.version += 1;
+                let mut doc = documents::winfo_doc(owner, sub.version);
+                for w in winfo.into_iter().flatten() {
+                    doc = doc.with_watcher(w);
+                }
+                for (watcher, wid, event) in ended.drain(..) {
+                    doc = doc.with_watcher(Watcher::new(
+                        format!("{wid:x}"),
+                        documents::sip_uri(&watcher),
+                        WatcherStatus::Terminated,
+                        event,
+                    ));
+                }
+                Content::Winfo(documents::watcherinfo(&doc))
+            }
+            Kind::List { uri, resources, .. } => {
+                sub.version += 1;
+                let items = resources
+                    .iter_mut()
+                    .zip(aggregates)
+                    .filter(|(r, _)| full_state || r.dirty)
+                    .map(|(r, aggregate)| {
+                        r.dirty = false;
+                        let last = if full_state { None } else { r.last_hash };
+                        (
+                            ListItem {
+                                aor: r.aor.clone(),
+                                name: r.name.clone(),
+                                instance: r.instance.clone(),
+                                level: r.level,
+                                aggregate,
+                            },
+                            last,
+                        )
+                    })
+                    .collect();
+                Content::List {
+                    uri: uri.clone(),
+                    version: sub.version,
+                    items,
+                }
+            }
+        };
+        Some(Job {
+            dialog: sub.dialog.clone(),
+            cseq: sub.dialog.cseq,
+            event: sub.event.header_value(),
+            state,
+            hop: sub.hop,
+            contact_user: contact_user(&sub.dialog),
+            full_state,
+            ending,
+            content,
+        })
+    }
+
+    /// The body to send and the hashes to remember; None when it would repeat what the
+    /// watcher already has.
+    fn render(&self, job: &Job) -> Option<(Body, Vec<(String, u64)>)> {
+        match &job.content {
+            Content::Presence {
+                aggregate,
+                aor,
+                level,
+                last_hash,
+            } => {
+                let body = documents::presence(aggregate, aor, *level);
+                let h = documents::hash(&body.bytes);
+                if *last_hash == Some(h) {
+                    return None;
+                }
+                Some((body, vec![(aor.clone(), h)]))
+            }
+            Content::Winfo(body) => Some((body.clone(), vec![])),
+            Content::List {
+                uri,
+                version,
+                items,
+            } => {
+                let rendered: Vec<RenderedItem> = items
+                    .iter()
+                    .map(|(item, _)| {
+                        documents::render_item(ListItem {
+                            aor: item.aor.clone(),
+                            name: item.name.clone(),
+                            instance: item.instance.clone(),
+                            level: item.level,
+                            aggregate: item.aggregate.clone(),
+                        })
+                    })
+                    .zip(items.iter().map(|(_, last)| *last))
+                    .filter(|(r, last)| job.full_state || job.ending || Some(r.hash) != *last)
+                    .map(|(r, _)| r)
+                    .collect();
+                if rendered.is_empty() && !job.full_state && !job.ending {
+                    return None;
+                }
+                let hashes = rendered
+                    .iter()
+                    .map(|r| (r.item.aor.clone(), r.hash))
+                    .collect();
+                match documents::list(
+                    uri,
+                    self.domains.primary(),
+                    *version,
+                    job.full_state,
+                    &rendered,
+                ) {
+                    Ok(body) => Some((body, hashes)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "resource list NOTIFY could not be built");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send(&self, job: &Job, body: Body) -> Sent {
+        let large = body.bytes.len() + 800 > self.config.udp_notify_max;
+        let eventlist = matches!(job.content, Content::List { .. });
+        let build = |transport: Transport, peer| {
+            let sent_by = self.proxy.sent_by(transport, peer);
+            notify::build(NotifyParts {
+                dialog: &job.dialog,
+                cseq: job.cseq,
+                event: job.event.clone(),
+                state: job.state,
+                contact: format!(
+                    "sip:{}@{sent_by};transport={}",
+                    job.contact_user,
+                    transport.as_str().to_ascii_lowercase()
+                ),
+                user_agent: &self.product,
+                eventlist,
+                body: Some(body.clone()),
+            })
+        };
+        // Too large for a datagram (RFC 3261 §18.1.1): over TCP to the watcher's
+        // contact address, and over UDP only if no connection can be made.
+        if job.hop.transport == Transport::Udp
+            && large
+            && let Some(addr) = tcp_address(&job.dialog.remote_target, &job.hop)
+            && let Some(req) = build(Transport::Tcp, addr)
+        {
+            let target = Target::Addr {
+                transport: Transport::Tcp,
+                addr,
+            };
+            let sent = self
+                .proxy
+                .send_request(req, target, Transport::Tcp, addr)
+                .await;
+            if matches!(sent, Sent::Answered(_)) {
+                return sent;
+            }
+        }
+        if !self.proxy.hop_alive(&job.hop) {
+            return Sent::Failed;
+        }
+        match build(job.hop.transport, job.hop.remote) {
+            Some(req) => self.proxy.send_to_hop(req, &job.hop).await,
+            None => Sent::Failed,
+        }
+    }
+
+    /// The current watchers of `owner`, for a watcher-info document: active when the
+    /// owner knows them (a rule or their contact list), pending when not (someone to
+    /// prompt about: at most `max_prompted` are listed), terminated/rejected when
+    /// blocked.
+    fn winfo_watchers(&self, st: &State, owner: &str) -> Vec<Watcher> {
+        let rules = st.rules.get(owner).cloned().unwrap_or_default();
+        let now = Instant::now();
+        let mut pending = 0u32;
+        let mut out = Vec::new();
+        for id in st.subs.watching(owner) {
+            let Some(sub) = st.subs.get(*id) else {
+                continue;
+            };
+            if sub.ending.is_some() {
+                continue;
+            }
+            let level = match &sub.kind {
+                Kind::Presence { level, .. } => Some(*level),
+                Kind::List { resources, .. } => resources
+                    .iter()
+                    .find(|r| r.aor == owner)
+                    .and_then(|r| r.level),
+                Kind::Winfo { .. } => None,
+            };
+            let Some(level) = level else { continue };
+            let (status, event) = if level == AccessLevel::Blocked {
+                (WatcherStatus::Terminated, WatcherEvent::Rejected)
+            } else if sub.watcher != owner && !rules.knows(&sub.watcher) {
+                (WatcherStatus::Pending, WatcherEvent::Subscribe)
+            } else {
+                (WatcherStatus::Active, WatcherEvent::Approved)
+            };
+            if status == WatcherStatus::Pending {
+                pending += 1;
+                if pending > rules.limits.max_prompted {
+                    continue;
+                }
+            }
+            let mut w = Watcher::new(
+                format!("{id:x}"),
+                documents::sip_uri(&sub.watcher),
+                status,
+                event,
+            );
+            w.expiration = Some(sub.expires_at.saturating_duration_since(now).as_secs());
+            w.duration_subscribed = Some(now.saturating_duration_since(sub.created).as_secs());
+            out.push(w);
+        }
+        out
+    }
+
+    /// A subscription ended: the watched users' watcher-info subscribers hear of it.
+    pub(crate) fn watcher_left(
+        &self,
+        st: &mut State,
+        sub: &Subscription,
+        event: WatcherEvent,
+    ) -> Vec<SubId> {
+        let mut starts = Vec::new();
+        for owner in sub.watched() {
+            for wid in st.subs.winfo_of(owner).to_vec() {
+                if let Some(w) = st.subs.get_mut(wid) {
+                    if let Kind::Winfo { ended, .. } = &mut w.kind {
+                        ended.push((sub.watcher.clone(), sub.id, event));
+                    }
+                    if w.touch() {
+                        starts.push(wid);
+                    }
+                }
+            }
+        }
+        starts
+    }
+
+    /// A new or changed watcher of the users `sub` watches: their watcher-info
+    /// subscribers get a NOTIFY.
+    pub(crate) fn watcher_changed(&self, st: &mut State, watched: &[String]) -> Vec<SubId> {
+        let mut starts = Vec::new();
+        for owner in watched {
+            for wid in st.subs.winfo_of(owner).to_vec() {
+                if let Some(w) = st.subs.get_mut(wid)
+                    && w.touch()
+                {
+                    starts.push(wid);
+                }
+            }
+        }
+        starts
+    }
+}
+
+fn record_hashes(sub: &mut Subscription, hashes: Vec<(String, u64)>) {
+    match &mut sub.kind {
+        Kind::Presence { .. } => {
+            if let Some((_, h)) = hashes.first() {
+                sub.last_hash = Some(*h);
+            }
+        }
+        Kind::List { resources, .. } => {
+            for (aor, h) in hashes {
+                if let Some(r) = resources.iter_mut().find(|r| r.aor == aor) {
+                    r.last_hash = Some(h);
+                }
+            }
+        }
+        Kind::Winfo { .. } => {}
+    }
+}
+
+fn sent_status(sent: &Sent) -> Option<u16> {
+    match sent {
+        Sent::Answered(r) => Some(r.status),
+        Sent::Failed => None,
+    }
+}
+
+/// The user part for our Contact: the user the subscription is addressed to.
+fn contact_user(dialog: &Dialog) -> String {
+    Uri::parse_str(&dialog.local_uri)
+        .ok()
+        .and_then(|u| u.user_unescaped())
+        .and_then(|u| String::from_utf8(u).ok())
+        .filter(|u| {
+            u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()+".contains(c))
+        })
+        .unwrap_or_else(|| "presence".to_owned())
+}
+
+/// Where to open a TCP connection to the watcher: its Contact's host when that is an
+/// address, else the address its SUBSCRIBE came from.
+fn tcp_address(remote_target: &str, hop: &Hop) -> Option<std::net::SocketAddr> {
+    let uri = Uri::parse_str(remote_target).ok()?;
+    let port = uri.port.unwrap_or(5060);
+    let ip = match uri.host {
+        herald_sip::Host::Ip(ip) => ip,
+        herald_sip::Host::Domain(_) => hop.remote.ip(),
+    };
+    Some(std::net::SocketAddr::new(ip, port))
+}
