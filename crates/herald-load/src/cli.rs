@@ -1,0 +1,84 @@
+//! Command-line interface.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Load generator for Herald's benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "herald-load", version, about)]
+pub struct Cli {
+    /// What to load.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The load scenarios.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Presence over TCP: every user watches the next W users (SUBSCRIBE), then
+    /// PUBLISH at fixed rates while measuring NOTIFYs and publish-to-NOTIFY latency.
+    ///
+    /// Users are PREFIX00000 .. (0-based, at least 5 digits) in DOMAIN, all with the
+    /// same password. After the subscriptions it prints `READY subscriptions=N` and
+    /// waits for a line on stdin (or --settle seconds) before publishing.
+    Presence(PresenceArgs),
+}
+
+/// Options of the presence scenario.
+#[derive(Debug, Args)]
+pub struct PresenceArgs {
+    /// Server address (TCP).
+    #[arg(long, default_value = "127.0.0.1:5062")]
+    pub server: SocketAddr,
+    /// Served domain (also the digest realm the users belong to).
+    #[arg(long, default_value = "bench.test")]
+    pub domain: String,
+    /// Number of users.
+    #[arg(long, default_value_t = 10_000)]
+    pub users: usize,
+    /// Users each user watches (and watchers of each user).
+    #[arg(long, default_value_t = 50)]
+    pub watch: usize,
+    /// Password of every user.
+    #[arg(long)]
+    pub password: String,
+    /// User name prefix.
+    #[arg(long, default_value = "u")]
+    pub prefix: String,
+    /// TCP connections; user i uses connection i % connections.
+    #[arg(long, default_value_t = 50)]
+    pub connections: usize,
+    /// Users subscribing at the same time in the subscription phase.
+    #[arg(long, default_value_t = 2000)]
+    pub concurrency: usize,
+    /// PUBLISH rates (per second), one publish step each, in order: 200,500,1000.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub rate: Vec<u32>,
+    /// Seconds of publishing per step.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds after each step's publishing for the NOTIFYs still owed.
+    #[arg(long, default_value_t = 5.0)]
+    pub drain: f64,
+    /// Seconds of pause between steps.
+    #[arg(long, default_value_t = 2.0)]
+    pub pause: f64,
+    /// Stop after the first step that fails.
+    #[arg(long)]
+    pub stop_on_fail: bool,
+    /// After READY, wait at most this many seconds for a line on stdin (without it:
+    /// until a line comes or stdin ends).
+    #[arg(long)]
+    pub settle: Option<f64>,
+    /// Seconds to wait for the first NOTIFY of every subscription.
+    #[arg(long, default_value_t = 30.0)]
+    pub notify_wait: f64,
+    /// Seconds a request waits for its final response.
+    #[arg(long, default_value_t = 32.0)]
+    pub timeout: f64,
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
