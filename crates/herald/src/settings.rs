@@ -30,6 +30,7 @@ pub struct FileConfig {
     pub advertise: Option<String>,
     pub im: Option<ImFile>,
     pub archiving: Option<ArchivingFile>,
+    pub presence: Option<PresenceFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +88,23 @@ pub struct ArchivingFile {
     pub enabled: Option<bool>,
     /// Refuse IM (480) when the archive cannot be written.
     pub critical: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceFile {
+    /// At most one NOTIFY per subscription per this many milliseconds.
+    pub notify_interval_ms: Option<u64>,
+    /// Subscription expiry: default, minimum (below: 423), maximum (above: lowered).
+    pub subscribe_default_expires: Option<u32>,
+    pub subscribe_min_expires: Option<u32>,
+    pub subscribe_max_expires: Option<u32>,
+    /// Publication expiry, likewise.
+    pub publish_default_expires: Option<u32>,
+    pub publish_min_expires: Option<u32>,
+    pub publish_max_expires: Option<u32>,
+    /// PUBLISH bodies above this get 413.
+    pub max_document_bytes: Option<usize>,
 }
 
 /// Reads the config file: `explicit` if given (must exist), else `DATA_DIR/herald.toml`
@@ -245,7 +263,42 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
         cfg.im.archiving = a.enabled.unwrap_or(cfg.im.archiving);
         cfg.im.archiving_critical = a.critical.unwrap_or(cfg.im.archiving_critical);
     }
+    if let Some(p) = &file.presence {
+        apply_presence(&mut cfg.presence, p)?;
+    }
+    if cfg.presence.max_document_bytes > room {
+        bail!(
+            "presence.max_document_bytes ({}) must be at most limits.max_message_size ({}) minus {MIN_HEADER_ROOM} bytes for the headers",
+            cfg.presence.max_document_bytes,
+            cfg.transport.max_message_size
+        );
+    }
     Ok(cfg)
+}
+
+fn apply_presence(c: &mut herald_presence::PresenceConfig, p: &PresenceFile) -> Result<()> {
+    if let Some(ms) = p.notify_interval_ms {
+        if !(10..=60_000).contains(&ms) {
+            bail!("presence.notify_interval_ms must be 10..60000");
+        }
+        c.notify_interval = Duration::from_millis(ms);
+    }
+    let s = &mut c.subscribe_expires;
+    s.default = p.subscribe_default_expires.unwrap_or(s.default);
+    s.min = p.subscribe_min_expires.unwrap_or(s.min);
+    s.max = p.subscribe_max_expires.unwrap_or(s.max);
+    if !s.is_valid() {
+        bail!("presence: subscribe expiry needs 0 < min <= default <= max");
+    }
+    let s = &mut c.publish_expires;
+    s.default = p.publish_default_expires.unwrap_or(s.default);
+    s.min = p.publish_min_expires.unwrap_or(s.min);
+    s.max = p.publish_max_expires.unwrap_or(s.max);
+    if !s.is_valid() {
+        bail!("presence: publish expiry needs 0 < min <= default <= max");
+    }
+    c.max_document_bytes = p.max_document_bytes.unwrap_or(c.max_document_bytes);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -290,6 +343,34 @@ mod tests {
         assert_eq!(cfg.im.offline_expiry, Duration::from_secs(604_800));
         assert!(!cfg.im.archiving);
         assert_eq!(cfg.advertise.as_deref(), Some("sip.example.com"));
+        assert_eq!(cfg.presence.notify_interval, Duration::from_secs(1));
+        assert_eq!(cfg.presence.subscribe_expires.max, 43200);
+        assert_eq!(cfg.presence.publish_expires.min, 60);
+    }
+
+    #[test]
+    fn presence_bounds_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            listen: vec!["udp:127.0.0.1:0".into()],
+            ..Default::default()
+        };
+        for bad in [
+            "[presence]\nnotify_interval_ms = 0\n",
+            "[presence]\nsubscribe_min_expires = 7200\n",
+            "[presence]\npublish_max_expires = 10\n",
+            "[presence]\nmax_document_bytes = 100000\n",
+        ] {
+            let file: FileConfig = toml::from_str(bad).unwrap();
+            let err = server_config(&file, &args, dir.path()).unwrap_err();
+            assert!(err.to_string().contains("presence"), "{bad}: {err}");
+        }
+        let file: FileConfig =
+            toml::from_str("[presence]\nnotify_interval_ms = 250\nsubscribe_min_expires = 30\n")
+                .unwrap();
+        let cfg = server_config(&file, &args, dir.path()).unwrap();
+        assert_eq!(cfg.presence.notify_interval, Duration::from_millis(250));
+        assert_eq!(cfg.presence.subscribe_expires.min, 30);
     }
 
     #[test]
