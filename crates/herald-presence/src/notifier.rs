@@ -75,13 +75,12 @@ impl PresenceService {
             {
                 let mut st = self.state.lock();
                 if ending || !delivered {
-                    if let Some(sub) = st.subs.remove(id) {
-                        let event = if delivered {
-                            WatcherEvent::Timeout
-                        } else {
-                            WatcherEvent::Giveup
-                        };
-                        let starts = self.watcher_left(&mut st, &sub, event);
+                    // An ending subscription was reported to watcher-info subscribers
+                    // when it began to end; one that failed is reported now.
+                    if let Some(sub) = st.subs.remove(id)
+                        && !ending
+                    {
+                        let starts = self.watcher_left(&mut st, &sub, WatcherEvent::Giveup);
                         drop(st);
                         self.start_notifiers(starts);
                     }
@@ -365,6 +364,33 @@ impl PresenceService {
             out.push(w);
         }
         out
+    }
+
+    /// Makes the subscription's next NOTIFY its last (with `reason`), and tells the
+    /// watched users' watcher-info subscribers at once. Returns the notifier tasks to
+    /// start.
+    pub(crate) fn end(
+        &self,
+        st: &mut State,
+        id: SubId,
+        reason: &'static str,
+        event: WatcherEvent,
+    ) -> Vec<SubId> {
+        let Some(sub) = st.subs.get_mut(id) else {
+            return Vec::new();
+        };
+        if sub.ending.is_some() {
+            return Vec::new();
+        }
+        sub.ending = Some(reason);
+        let mut starts = Vec::new();
+        if sub.touch() {
+            starts.push(id);
+        }
+        if let Some(sub) = st.subs.get(id).cloned() {
+            starts.extend(self.watcher_left(st, &sub, event));
+        }
+        starts
     }
 
     /// A subscription ended: the watched users' watcher-info subscribers hear of it.

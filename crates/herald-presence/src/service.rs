@@ -106,12 +106,7 @@ impl PresenceService {
             let mut st = self.state.lock();
             let mut starts = Vec::new();
             for id in st.subs.expired(now) {
-                if let Some(sub) = st.subs.get_mut(id) {
-                    sub.ending = Some("timeout");
-                    if sub.touch() {
-                        starts.push(id);
-                    }
-                }
+                starts.extend(self.end(&mut st, id, "timeout", WatcherEvent::Timeout));
             }
             (starts, st.pubs.expire(now))
         };
@@ -201,7 +196,9 @@ impl PresenceService {
             let mut st = self.state.lock();
             let mut starts = Vec::new();
             for id in st.subs.on_flow(flow) {
-                if let Some(sub) = st.subs.remove(id) {
+                if let Some(sub) = st.subs.remove(id)
+                    && sub.ending.is_none()
+                {
                     starts.extend(self.watcher_left(&mut st, &sub, WatcherEvent::Giveup));
                 }
             }
@@ -226,12 +223,7 @@ impl PresenceService {
             st.pubs.remove_aor(aor);
             let mut starts = Vec::new();
             for id in st.subs.held_by(aor) {
-                if let Some(sub) = st.subs.get_mut(id) {
-                    sub.ending = Some("rejected");
-                    if sub.touch() {
-                        starts.push(id);
-                    }
-                }
+                starts.extend(self.end(&mut st, id, "rejected", WatcherEvent::Rejected));
             }
             starts
         };

@@ -6,6 +6,7 @@ use crate::event::{ALLOW_EVENTS, Event, Package, accepts, lists_option};
 use crate::expiry::{self, Expiry};
 use crate::service::PresenceService;
 use crate::subscriptions::{Dialog, Kind, ListResource, SubId, Subscription};
+use herald_pidf::watcherinfo::WatcherEvent;
 use herald_proxy::{Hop, Upstream};
 use herald_sip::{ContactValue, HeaderName, Request, response};
 use std::sync::Arc;
@@ -175,10 +176,16 @@ impl PresenceService {
         };
         let id = sub.id;
         let watched: Vec<String> = sub.watched().into_iter().map(str::to_owned).collect();
+        let fetch = sub.ending.is_some();
         let mut starts = {
             let mut st = self.state.lock();
             st.subs.insert(sub);
-            self.watcher_changed(&mut st, &watched)
+            // A fetch is a glance, not a watcher.
+            if fetch {
+                Vec::new()
+            } else {
+                self.watcher_changed(&mut st, &watched)
+            }
         };
         starts.push(id);
         self.start_notifiers(starts);
@@ -417,23 +424,22 @@ impl PresenceService {
                 st.subs
                     .set_expiry(id, now + Duration::from_secs(u64::from(granted)));
             }
-            match st.subs.get_mut(id) {
-                Some(sub) => {
-                    sub.dialog.remote_cseq = cseq;
-                    if granted == 0 {
-                        sub.ending = Some("timeout");
-                    }
-                    // RFC 6665 §4.2.1.2: a refresh is answered with a NOTIFY of the full state.
-                    sub.full_state = true;
-                    sub.touch()
+            let mut starts = Vec::new();
+            if let Some(sub) = st.subs.get_mut(id) {
+                sub.dialog.remote_cseq = cseq;
+                // RFC 6665 §4.2.1.2: a refresh is answered with a NOTIFY of the full state.
+                sub.full_state = true;
+                if sub.touch() {
+                    starts.push(id);
                 }
-                None => false,
             }
+            if granted == 0 {
+                starts.extend(self.end(&mut st, id, "timeout", WatcherEvent::Timeout));
+            }
+            starts
         };
         self.respond(&up, resp).await;
-        if start {
-            self.start_notifiers(vec![id]);
-        }
+        self.start_notifiers(start);
     }
 
     /// An administrator changed `owner`'s contact list, access rules, privacy mode or

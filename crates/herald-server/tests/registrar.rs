@@ -369,7 +369,8 @@ async fn generic_checks_answer_with_reasons() {
     assert_eq!(status(&r), 420, "{r}");
     assert_eq!(header(&r, "Unsupported"), vec!["frobnicate"]);
     let r = c
-        .send(&base("SUBSCRIBE", &format!("sip:y@{DOMAIN}"), "", "o5"))
+        // The server subscribes to nobody, so a NOTIFY outside a dialog has no place here.
+        .send(&base("NOTIFY", &format!("sip:y@{DOMAIN}"), "", "o5"))
         .await;
     assert_eq!(status(&r), 405, "{r}");
     let r = c.send("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1;rport;branch=z9hG4bKq\r\nCSeq: 1 OPTIONS\r\n\r\n").await;

@@ -7,6 +7,7 @@
 //! by a timeout; a missing message fails the test with what did arrive.
 use herald_auth::Algorithm;
 use herald_im::ImConfig;
+use herald_presence::PresenceConfig;
 use herald_server::{Server, ServerConfig};
 use herald_store::{NewUser, SharedStore, SqliteStore, Store};
 use herald_transport::{ListenSpec, Transport};
@@ -35,6 +36,14 @@ pub fn im_config() -> ImConfig {
         invite_timeout: Duration::from_secs(10),
         max_body_bytes: 1000,
         ..ImConfig::default()
+    }
+}
+
+/// A short notify interval so that coalescing shows within a test's patience.
+pub fn presence_config() -> PresenceConfig {
+    PresenceConfig {
+        notify_interval: Duration::from_millis(200),
+        ..PresenceConfig::default()
     }
 }
 
@@ -83,10 +92,20 @@ impl TestServer {
 
     /// A server over `store` (already holding its users), UDP and TCP on 127.0.0.1.
     pub async fn start_on(store: SqliteStore, im: ImConfig) -> TestServer {
+        TestServer::start_with(store, im, presence_config()).await
+    }
+
+    /// A server over `store` with these IM and presence settings.
+    pub async fn start_with(
+        store: SqliteStore,
+        im: ImConfig,
+        presence: PresenceConfig,
+    ) -> TestServer {
         let mut cfg = ServerConfig {
             domains: vec![DOMAIN.into()],
             workers: 4,
             im,
+            presence,
             ..ServerConfig::default()
         };
         let any_port: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
@@ -567,7 +586,7 @@ impl Endpoint {
         }
     }
 
-    fn via(&self, branch: &str) -> String {
+    pub fn via(&self, branch: &str) -> String {
         format!(
             "Via: SIP/2.0/{} {};rport;branch={branch}\r\n",
             self.transport, self.local
