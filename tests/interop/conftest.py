@@ -207,6 +207,7 @@ class PjsuaDevice:
         server: str = "",
         device_id: str = "",
         expires: int = 300,
+        publish: bool = False,
     ):
         self.user = user
         self.transport = transport
@@ -224,6 +225,8 @@ class PjsuaDevice:
             cmd += ["--server", server]
         if device_id:
             cmd += ["--device-id", device_id]
+        if publish:
+            cmd += ["--publish"]
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
@@ -318,6 +321,63 @@ class PjsuaDevice:
 
     def call_state(self, call: str, state: str, timeout: float = DEVICE_EVENT_TIMEOUT) -> dict:
         return self.wait_for("call_state", timeout, call=call, state=state)
+
+    # --- presence (buddy_state / publish_status events) ---
+
+    def subscribe(self, uri: str) -> None:
+        """Watch `uri`'s presence (a pj.Buddy subscription)."""
+        self.send("subscribe", to=uri)
+
+    def unsubscribe(self, uri: str) -> None:
+        self.send("unsubscribe", to=uri)
+
+    def publish(self, status: str = "online", activity: str = "unknown", note: str = "") -> dict:
+        """setOnlineStatus (a PUBLISH with --publish); returns the 2xx publish_status.
+        Earlier publish_status events are set aside first, so the answer is to this
+        PUBLISH or to one PJSIP queued before it."""
+        with self.changed:
+            self.taken.update(
+                i for i, e in enumerate(self.events) if e["event"] == "publish_status"
+            )
+        self.send("publish", status=status, activity=activity, note=note)
+        deadline = time.monotonic() + DEVICE_EVENT_TIMEOUT
+        while True:
+            answer = self.wait_for("publish_status", max(0.1, deadline - time.monotonic()))
+            if answer["code"] < 300:
+                return answer
+            if answer["code"] not in (401, 407):
+                raise AssertionError(f"{self!r}: PUBLISH refused: {answer['response']}")
+
+    def presence_of(self, uri: str) -> dict | None:
+        """The latest buddy_state of `uri`, if any."""
+        states = self.all("buddy_state", uri=uri)
+        return states[-1] if states else None
+
+    def wait_presence(self, uri: str, timeout: float = DEVICE_EVENT_TIMEOUT, **want) -> dict:
+        """Wait until the LATEST buddy_state of `uri` has the fields `want` (earlier
+        states in between do not count); return it."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                latest = self.presence_of(uri)
+                if latest is not None and all(latest.get(k) == v for k, v in want.items()):
+                    return latest
+                for event in self.events:
+                    if event["event"] in ("error", "garbage", "exited"):
+                        raise AssertionError(
+                            f"{self!r}: {event}; stderr:\n{''.join(self.stderr)[-3000:]}"
+                        )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    history = [
+                        {k: e.get(k) for k in ("status", "activity", "note", "sub_state", "term_code")}
+                        for e in self.all("buddy_state", uri=uri)
+                    ]
+                    raise AssertionError(
+                        f"{self!r}: {uri} never became {want} within {timeout}s; "
+                        f"states seen: {history}; last NOTIFY:\n{(latest or {}).get('raw', '')}"
+                    )
+                self.changed.wait(left)
 
     def kill(self) -> None:
         """Die like a crashed device: SIGKILL, the kernel closes its sockets."""
@@ -430,3 +490,18 @@ def require_im():
     allowed = {m.strip().upper() for v in resp.all("allow") for m in v.split(",")}
     if resp.status == 405 and "MESSAGE" not in allowed:
         pytest.skip(f"{herald_bin()} has no IM yet: MESSAGE -> 405, Allow: {sorted(allowed)}")
+
+
+# --- presence: a server that paces NOTIFYs faster than the default second ---
+
+PRESENCE_NOTIFY_INTERVAL_MS = 200
+
+
+@pytest.fixture
+def presence_herald(request):
+    """A server of this test's own whose NOTIFYs are paced every 200 ms, so the
+    presence tests wait less (the pacing itself is not what they check)."""
+    config = f"[presence]\nnotify_interval_ms = {PRESENCE_NOTIFY_INTERVAL_MS}\n"
+    with running_herald(config) as server:
+        request.node.herald_server = server
+        yield server

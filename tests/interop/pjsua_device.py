@@ -20,6 +20,12 @@ script. It is driven through stdin, one JSON object per line:
                             any other in-dialog request (INFO, ...)
     {"cmd": "reinvite", "call": NAME}
     {"cmd": "hangup", "call": NAME, "code": 603}   (BYE, CANCEL or a final answer)
+    {"cmd": "subscribe", "to": URI}
+                            presence SUBSCRIBE through a pj.Buddy (subscribePresence)
+    {"cmd": "unsubscribe", "to": URI}
+                            SUBSCRIBE with Expires: 0 for that buddy
+    {"cmd": "publish", "status": "online"|"offline", "activity": "busy"|"away"|"unknown",
+     "note": TEXT}          setOnlineStatus: our presence, PUBLISHed with --publish
     {"cmd": "close"}        die at once (SIGKILL): the kernel closes our sockets,
                             nothing is sent first (a device crashing or losing power)
     {"cmd": "quit"}
@@ -38,10 +44,23 @@ and reports on stdout, one JSON object per line:
      "reason": "OK", "call_id": "...", "rx": "<raw message that caused it>"}
     {"event": "call_tsx", "call": NAME, "method": "INFO", "role": "uas"|"uac",
      "code": 200, "rx": "<raw request or response>"}
+    {"event": "buddy_state", "uri": URI, "status": "online"|"offline"|"unknown",
+     "status_text": "...", "activity": "busy"|"away"|"unknown", "note": TEXT,
+     "sub_state": "ACTIVE", "term_code": 0, "term_reason": "...",
+     "raw": "<the last NOTIFY received from URI>"|""}
+                            whenever PJSIP reports the buddy changed (each NOTIFY,
+                            and each change of the subscription state)
+    {"event": "publish_status", "code": 200, "reason": "OK", "response": "<raw>"}
+                            every final response to one of our PUBLISHes
     {"event": "error", "message": "..."}
 Incoming calls are answered 180 at once, then left ringing until "answer".
 Without --server the account registers nowhere and sends requests straight to the
 URI it is given (device-to-device, e.g. sip:bob@127.0.0.1:PORT;transport=tcp).
+With --publish the account PUBLISHes its presence (presConfig.publishEnabled): once at
+registration (online), after each "publish" command, and an Expires: 0 PUBLISH on
+"unregister" (before the un-REGISTER).
+pjsua2 hands neither NOTIFY bodies nor PUBLISH answers to the application, so both are
+read from PJSIP's own message log (a pj.LogWriter at level 4).
 """
 
 from __future__ import annotations
@@ -62,6 +81,22 @@ TRANSPORTS = {
     "tcp": pj.PJSIP_TRANSPORT_TCP,
     "tls": pj.PJSIP_TRANSPORT_TLS,
 }
+
+PRESENCE_STATUS = {
+    "online": pj.PJSUA_BUDDY_STATUS_ONLINE,
+    "offline": pj.PJSUA_BUDDY_STATUS_OFFLINE,
+}
+STATUS_NAMES = {
+    pj.PJSUA_BUDDY_STATUS_ONLINE: "online",
+    pj.PJSUA_BUDDY_STATUS_OFFLINE: "offline",
+    pj.PJSUA_BUDDY_STATUS_UNKNOWN: "unknown",
+}
+ACTIVITIES = {
+    "busy": pj.PJRPID_ACTIVITY_BUSY,
+    "away": pj.PJRPID_ACTIVITY_AWAY,
+    "unknown": pj.PJRPID_ACTIVITY_UNKNOWN,
+}
+ACTIVITY_NAMES = {number: name for name, number in ACTIVITIES.items()}
 
 # Set by main(): the real stdout, kept for our JSON events only.
 EVENTS = None
@@ -86,6 +121,92 @@ def header_value(raw: str, name: str) -> str | None:
     head = raw.replace("\r\n", "\n").split("\n\n", 1)[0]
     m = re.search(rf"^{re.escape(name)}[ \t]*:[ \t]*(.*)$", head, re.IGNORECASE | re.MULTILINE)
     return m.group(1).strip() if m else None
+
+
+def aor_of(uri: str) -> str:
+    """user@host of a SIP URI or name-addr (scheme, port and parameters dropped),
+    lower-cased: how a buddy's URI and a NOTIFY's From are matched."""
+    inner = re.search(r"<([^>]*)>", uri)
+    uri = inner.group(1) if inner else uri
+    uri = re.sub(r"^sips?:", "", uri.strip(), flags=re.IGNORECASE)
+    uri = re.split(r"[;?>]", uri, maxsplit=1)[0]
+    user, at, host = uri.rpartition("@")
+    host = host.split(":", 1)[0]
+    return f"{user}{at}{host}".lower()
+
+
+class MessageLog(pj.LogWriter):
+    """PJSIP's log, read for the messages it received: NOTIFYs are kept per notifier
+    (for buddy_state's raw) and answers to our PUBLISHes are reported. Log lines up
+    to `console_level` still go to stderr."""
+
+    RECEIVED = re.compile(r"RX \d+ bytes .*? from \S+ [^\n]*:\n(.*)\n--end msg--", re.DOTALL)
+
+    def __init__(self, console_level: int):
+        super().__init__()
+        self.console_level = console_level
+        self.last_notify: dict[str, str] = {}
+
+    def write(self, entry):  # noqa: D401 (pjsua2 callback name)
+        msg = entry.msg
+        if entry.level <= self.console_level:
+            sys.stderr.write(msg if msg.endswith("\n") else msg + "\n")
+        m = self.RECEIVED.search(msg)
+        if m:
+            try:
+                self.received(m.group(1))
+            except Exception as e:  # a log line must never take the device down
+                emit(event="error", message=f"message log: {e!r}")
+
+    def received(self, raw: str) -> None:
+        first = raw.split("\r\n", 1)[0]
+        cseq = header_value(raw, "CSeq") or ""
+        if first.startswith("NOTIFY "):
+            notifier = header_value(raw, "From") or header_value(raw, "f") or ""
+            self.last_notify[aor_of(notifier)] = raw
+        elif first.startswith("SIP/2.0 ") and cseq.upper().endswith("PUBLISH"):
+            parts = first.split(" ", 2)
+            code = int(parts[1])
+            if code >= 200:
+                emit(
+                    event="publish_status",
+                    code=code,
+                    reason=parts[2] if len(parts) > 2 else "",
+                    response=raw,
+                )
+
+
+# Set by main(): the device's message log.
+MESSAGE_LOG: MessageLog | None = None
+
+
+class DeviceBuddy(pj.Buddy):
+    """A buddy: the target of pager MESSAGEs, and a presentity once subscribed to."""
+
+    def __init__(self, uri: str):
+        super().__init__()
+        self.uri = uri
+
+    def onBuddyState(self):  # noqa: N802 (pjsua2 callback name)
+        try:
+            info = self.getInfo()
+        except pj.Error as e:
+            emit(event="error", message=f"buddy {self.uri}: {e.info()}")
+            return
+        pres = info.presStatus
+        raw = MESSAGE_LOG.last_notify.get(aor_of(self.uri), "") if MESSAGE_LOG else ""
+        emit(
+            event="buddy_state",
+            uri=self.uri,
+            status=STATUS_NAMES.get(pres.status, str(pres.status)),
+            status_text=pres.statusText,
+            activity=ACTIVITY_NAMES.get(pres.activity, str(pres.activity)),
+            note=pres.note,
+            sub_state=info.subStateName,
+            term_code=info.subTermCode,
+            term_reason=info.subTermReason,
+            raw=raw,
+        )
 
 
 class DeviceCall(pj.Call):
@@ -232,12 +353,13 @@ class Device(pj.Account):
         call.answer(ringing)
 
     def buddy(self, uri: str) -> pj.Buddy:
-        """A presence-less buddy for `uri`: pjsua2's way to send pager MESSAGEs."""
+        """The buddy for `uri`, created without a presence subscription: pjsua2's way
+        to send pager MESSAGEs, and to subscribe to presence ("subscribe")."""
         if uri not in self.buddies:
             cfg = pj.BuddyConfig()
             cfg.uri = uri
             cfg.subscribe = False
-            buddy = pj.Buddy()
+            buddy = DeviceBuddy(uri)
             buddy.create(self, cfg)
             self.buddies[uri] = buddy
         return self.buddies[uri]
@@ -294,6 +416,16 @@ class Device(pj.Account):
             prm = pj.CallOpParam()
             prm.statusCode = int(cmd.get("code", 603))
             self.call(cmd["call"]).hangup(prm)
+        elif what == "subscribe":
+            self.buddy(cmd["to"]).subscribePresence(True)
+        elif what == "unsubscribe":
+            self.buddy(cmd["to"]).subscribePresence(False)
+        elif what == "publish":
+            status = pj.PresenceStatus()
+            status.status = PRESENCE_STATUS[cmd.get("status", "online")]
+            status.activity = ACTIVITIES[cmd.get("activity", "unknown")]
+            status.note = cmd.get("note", "")
+            self.setOnlineStatus(status)
         elif what == "close":
             os.kill(os.getpid(), signal.SIGKILL)
         elif what == "quit":
@@ -316,12 +448,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--password", required=True)
     p.add_argument("--expires", type=int, default=300)
     p.add_argument("--device-id", default="", help="added to the Contact URI as ;device=ID")
+    p.add_argument("--publish", action="store_true", help="PUBLISH our presence")
     p.add_argument("--log-level", type=int, default=0)
     return p.parse_args()
 
 
 def main() -> int:
-    global EVENTS
+    global EVENTS, MESSAGE_LOG
     # PJSIP writes its own log lines to fd 1 before any log config applies: keep the
     # real stdout for our JSON events only, and send everything else written to fd 1
     # to stderr.
@@ -335,8 +468,13 @@ def main() -> int:
     # Events are polled from this thread only: no PJSIP worker threads to race with.
     ep_cfg.uaConfig.threadCnt = 0
     ep_cfg.uaConfig.mainThreadOnly = True
-    ep_cfg.logConfig.level = args.log_level
-    ep_cfg.logConfig.consoleLevel = args.log_level
+    # Level 4 carries the messages received (MessageLog); the console still gets
+    # only what --log-level asks for, through the writer.
+    MESSAGE_LOG = MessageLog(args.log_level)
+    ep_cfg.logConfig.level = max(4, args.log_level)
+    ep_cfg.logConfig.consoleLevel = max(4, args.log_level)
+    ep_cfg.logConfig.msgLogging = True
+    ep_cfg.logConfig.writer = MESSAGE_LOG
     ep_cfg.medConfig.noVad = True
     ep_cfg.medConfig.threadCnt = 0
     ep.libInit(ep_cfg)
@@ -363,6 +501,7 @@ def main() -> int:
     acc_cfg.regConfig.registerOnAdd = False
     acc_cfg.regConfig.retryIntervalSec = 0
     acc_cfg.sipConfig.transportId = tp_id
+    acc_cfg.presConfig.publishEnabled = args.publish
     if args.device_id:
         acc_cfg.sipConfig.contactUriParams = f";device={args.device_id}"
     # Keep the Contact as given: no rewriting from Via received/rport, no SIP outbound.
