@@ -8,11 +8,13 @@
 //! archived user is recorded first ([`archive`]). Carrying the request is the proxy's
 //! job ([`herald_proxy::Proxy`]).
 pub mod archive;
+mod blocking;
 mod clock;
 mod config;
 mod content;
 mod offline;
 mod service;
 
+pub use blocking::SenderFilter;
 pub use config::ImConfig;
 pub use service::ImService;

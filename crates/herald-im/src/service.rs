@@ -18,6 +18,8 @@ pub struct ImService {
     pub(crate) config: ImConfig,
     archiver: Archiver,
     pub(crate) offline: Offline,
+    /// Who blocked whom (set once the presence service exists).
+    filter: std::sync::OnceLock<Arc<dyn crate::SenderFilter>>,
 }
 
 /// Branch statuses that mean no device ever saw the message (as opposed to a device
@@ -45,6 +47,7 @@ impl ImService {
             config,
             archiver,
             offline,
+            filter: std::sync::OnceLock::new(),
         })
     }
 
@@ -69,6 +72,20 @@ impl ImService {
             }
         });
         Ok(())
+    }
+
+    /// Sets who decides whether a recipient blocked a sender (once).
+    pub fn set_sender_filter(&self, filter: Arc<dyn crate::SenderFilter>) {
+        if self.filter.set(filter).is_err() {
+            tracing::warn!("sender filter already set");
+        }
+    }
+
+    async fn blocked(&self, recipient: &str, sender: &str) -> bool {
+        match self.filter.get() {
+            Some(f) => f.blocks(recipient, sender).await,
+            None => false,
+        }
     }
 
     /// An administrator changed `aor`: pick up its archiving setting.
@@ -151,6 +168,14 @@ impl ImService {
             .is_some_and(|u| u.enabled)
         {
             return self.reply(&up, 404, None).await;
+        }
+        if self.blocked(&recipient, &sender).await {
+            // The blocked sender learns nothing: the answer is the one an offline
+            // recipient gives (202 for a message, which is then dropped; 480 for the
+            // rest), and nothing reaches the recipient.
+            tracing::info!(from = %sender, to = %recipient, method = %req.method, "blocked sender: not delivered");
+            let status = if is_im_content(req) { 202 } else { 480 };
+            return self.reply(&up, status, None).await;
         }
         let call_id = req.call_id().unwrap_or_default().to_owned();
         if is_im_content(req)

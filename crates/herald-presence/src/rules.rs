@@ -92,6 +92,18 @@ impl Rules {
         }
     }
 
+    /// Whether the owner blocked `other` by a rule (privacy mode hides presence but
+    /// blocks nothing else).
+    pub fn blocks(&self, other: &str) -> bool {
+        match self.users.get(other) {
+            Some(level) => *level == AccessLevel::Blocked,
+            None => {
+                let domain = other.rsplit_once('@').map_or("", |(_, d)| d);
+                self.domains.get(domain) == Some(&AccessLevel::Blocked)
+            }
+        }
+    }
+
     /// Whether the owner has decided about `watcher` (a rule naming them, or them on
     /// the contact list); otherwise a watcher is "pending": someone to prompt about.
     pub fn knows(&self, watcher: &str) -> bool {
@@ -154,6 +166,15 @@ mod tests {
             "a rule naming the watcher is the owner's explicit choice"
         );
         assert!(r.knows("carol@example.com") && r.knows("bob@example.com"));
+        assert!(
+            !r.blocks("zed@example.com"),
+            "privacy mode blocks no messages"
+        );
+        assert!(r.blocks("mallory@example.com") && r.blocks("eve@partner.net"));
+        assert!(
+            !r.blocks("dave@partner.net"),
+            "a user rule wins over the domain's"
+        );
         assert!(!r.knows("zed@example.com"));
     }
 }

@@ -33,6 +33,12 @@ impl PresenceService {
         }
     }
 
+    /// Whether `owner` blocked `other` (for the IM service: a blocked sender's messages
+    /// are not delivered).
+    pub async fn blocks(&self, owner: &str, other: &str) -> bool {
+        self.rules(owner).await.blocks(other)
+    }
+
     /// Reads `owner`'s rules; a user the store does not know has none.
     pub(crate) async fn load_rules(&self, owner: &str) -> Result<Rules, StoreError> {
         match self.read_rules(owner).await {

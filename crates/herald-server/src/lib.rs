@@ -3,6 +3,7 @@
 //! service for the method) -> back out through the transaction layer and
 //! [`outbound`] (RFC 3261 §18.2.2 response routing).
 
+mod blocking;
 pub mod checks;
 pub mod config;
 pub mod inbound;

@@ -118,6 +118,7 @@ impl Server {
             config.product.clone(),
         );
         presence.start();
+        im.set_sender_filter(Arc::new(crate::blocking::PresenceBlocks(presence.clone())));
         let mut ports: Vec<u16> = listeners.iter().map(|l| l.addr.port()).collect();
         ports.sort_unstable();
         ports.dedup();

@@ -772,3 +772,38 @@ async fn u07_register(ep: &mut Endpoint) {
     ep.send(&msg).await;
     assert_eq!(ep.expect_response("REGISTER").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_blocked_sender_gets_the_offline_answer_and_nothing_is_delivered() {
+    let srv = server().await;
+    let alice = aor("alice");
+    srv.store
+        .set_access(&alice, &AccessSubject::User(aor("bob")), Some("blocked"))
+        .await
+        .unwrap();
+    let mut device = srv.udp("alice").await;
+    device.register(600).await;
+
+    let mut bob = srv.udp("bob").await;
+    bob.send_pager(&common::Pager::text(&alice, "hello?")).await;
+    let answer = bob.expect_response("MESSAGE").await;
+    assert_eq!(
+        answer.status(),
+        202,
+        "what an offline user's sender gets:\n{}",
+        answer.text
+    );
+    device
+        .expect_silence(QUIET, "a blocked sender's message is not delivered")
+        .await;
+
+    // Someone not blocked reaches her.
+    let mut carol = srv.udp("carol").await;
+    carol
+        .send_pager(&common::Pager::text(&alice, "lunch?"))
+        .await;
+    let delivered = device.expect_request("MESSAGE").await;
+    assert_eq!(delivered.body, "lunch?");
+    device.reply(&delivered, 200, "d").await;
+    assert_eq!(carol.expect_response("MESSAGE").await.status(), 200);
+}
