@@ -218,12 +218,31 @@ impl PresenceService {
         if enabled {
             return;
         }
+        // A removed user (not merely disabled) is gone for good: those watching them
+        // are told so (`noresource`) instead of seeing Offline for ever.
+        let removed = matches!(self.store.get_user(aor).await, Ok(None));
         let starts = {
             let mut st = self.state.lock();
             st.pubs.remove_aor(aor);
             let mut starts = Vec::new();
             for id in st.subs.held_by(aor) {
                 starts.extend(self.end(&mut st, id, "rejected", WatcherEvent::Rejected));
+            }
+            if removed {
+                let watching: Vec<SubId> = st
+                    .subs
+                    .watching(aor)
+                    .iter()
+                    .copied()
+                    .filter(|id| {
+                        st.subs
+                            .get(*id)
+                            .is_some_and(|s| matches!(s.kind, Kind::Presence { .. }))
+                    })
+                    .collect();
+                for id in watching {
+                    starts.extend(self.end(&mut st, id, "noresource", WatcherEvent::Noresource));
+                }
             }
             starts
         };

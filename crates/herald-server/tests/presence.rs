@@ -807,3 +807,114 @@ async fn a_blocked_sender_gets_the_offline_answer_and_nothing_is_delivered() {
     device.reply(&delivered, 200, "d").await;
     assert_eq!(carol.expect_response("MESSAGE").await.status(), 200);
 }
+
+/// Reads one SIP message from a TCP stream (headers, then Content-Length bytes).
+async fn read_tcp_message(stream: &mut tokio::net::TcpStream) -> Sip {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return Sip::parse(&buf[..end + 4 + len]);
+            }
+        }
+        let mut chunk = vec![0u8; 65536];
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+            .await
+            .expect("a message over TCP in time")
+            .expect("TCP read");
+        assert!(n > 0, "connection closed before a whole message");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn a_list_too_large_for_a_datagram_comes_over_tcp_and_removed_users_end_subscriptions() {
+    use tokio::io::AsyncWriteExt;
+    let store = SqliteStore::open_in_memory().await.unwrap();
+    common::add_users(&store).await;
+    let alice = aor("alice");
+    for contact in ["bob", "carol"] {
+        store
+            .add_contact(
+                &alice,
+                NewContact {
+                    contact: aor(contact),
+                    display_name: Some(format!(
+                        "{contact} with a long display name to fill the datagram"
+                    )),
+                    groups: vec![],
+                },
+                250,
+            )
+            .await
+            .unwrap();
+    }
+    let srv = TestServer::start_on(store, common::im_config()).await;
+    let mut a = Client::udp(&srv, "alice").await;
+    // The watcher listens on TCP at the port of its UDP Contact, as SIP clients do.
+    let port: u16 = a.ep.contact.rsplit(':').next().unwrap().parse().unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let extra = "Supported: eventlist\r\nAccept: application/pidf+xml, application/rlmi+xml, multipart/related\r\n";
+    let (ok, _) = a
+        .subscribe(&format!("alice+contacts@{DOMAIN}"), "presence", 600, extra)
+        .await;
+    assert_eq!(ok.status(), 200, "{}", ok.text);
+    let (mut stream, _) = tokio::time::timeout(common::WAIT, listener.accept())
+        .await
+        .expect("the server connects over TCP")
+        .unwrap();
+    let notify = read_tcp_message(&mut stream).await;
+    assert_eq!(notify.method(), "NOTIFY");
+    assert!(notify.text.len() > 1300, "{} bytes", notify.text.len());
+    assert!(
+        notify.must("Via").starts_with("SIP/2.0/TCP"),
+        "{}",
+        notify.text
+    );
+    let parsed = parse_rlmi_notify(
+        &notify.must("Content-Type"),
+        notify.body.as_bytes(),
+        &Limits::LISTS,
+    )
+    .unwrap();
+    assert_eq!(parsed.list.resources.len(), 2);
+    let vias: String = notify
+        .all("Via")
+        .iter()
+        .map(|v| format!("Via: {v}\r\n"))
+        .collect();
+    let reply = format!(
+        "SIP/2.0 200 OK\r\n{vias}From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {}\r\nContent-Length: 0\r\n\r\n",
+        notify.must("From"),
+        notify.must("To"),
+        notify.must("Call-ID"),
+        notify.must("CSeq")
+    );
+    stream.write_all(reply.as_bytes()).await.unwrap();
+    a.no_notify(QUIET, "nothing more over UDP").await;
+
+    // A watcher of a user who is then removed is told the resource is gone.
+    let mut bob = Client::tcp(&srv, "bob").await;
+    bob.subscribe(&aor("carol"), "presence", 600, "").await;
+    let _ = bob.notify().await;
+    srv.store.remove_user(&aor("carol")).await.unwrap();
+    srv.server.user_changed(&aor("carol"), false).await;
+    assert_eq!(
+        bob.notify().await.must("Subscription-State"),
+        "terminated;reason=noresource"
+    );
+}
