@@ -494,6 +494,32 @@ def require_im():
 
 # --- presence: a server that paces NOTIFYs faster than the default second ---
 
+
+def stop_devices(devices: list[PjsuaDevice]) -> None:
+    """Stop devices side by side: each spends about a second shutting PJSIP down."""
+    for device in devices:
+        if device.proc.poll() is None:
+            try:
+                device.send("quit")
+            except OSError:
+                pass
+    for device in devices:
+        device.stop()
+
+
+@pytest.fixture
+def pjsua_many():
+    """Like `pjsua`, for tests with many devices: all are stopped at once afterwards."""
+    started: list[PjsuaDevice] = []
+
+    def start(*args, **kwargs) -> PjsuaDevice:
+        device = PjsuaDevice(*args, **kwargs)
+        started.append(device)
+        return device
+
+    yield start
+    stop_devices(started)
+
 PRESENCE_NOTIFY_INTERVAL_MS = 200
 
 

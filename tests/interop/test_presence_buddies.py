@@ -35,10 +35,10 @@ def befriend(server, *users: str) -> None:
                 )
 
 
-def start_user(server, pjsua, user: str, transport: str):
+def start_user(server, start_device, user: str, transport: str):
     """A registered pjsua2 account that publishes its presence."""
     server.add_user(user, PASSWORD)
-    device = pjsua(
+    device = start_device(
         user, PASSWORD, transport, server=f"{server.host}:{server.sip_port}", publish=True
     )
     reg = device.register()
@@ -46,10 +46,10 @@ def start_user(server, pjsua, user: str, transport: str):
     return device
 
 
-def test_two_users_see_each_other_busy_away_back_and_offline(presence_herald, pjsua):
+def test_two_users_see_each_other_busy_away_back_and_offline(presence_herald, pjsua_many):
     server = presence_herald
-    alice = start_user(server, pjsua, "alice", "udp")
-    bob = start_user(server, pjsua, "bob", "tcp")
+    alice = start_user(server, pjsua_many, "alice", "udp")
+    bob = start_user(server, pjsua_many, "bob", "tcp")
     befriend(server, "alice", "bob")
     alice.subscribe(uri(server, "bob"))
     bob.subscribe(uri(server, "alice"))
@@ -89,11 +89,11 @@ def test_two_users_see_each_other_busy_away_back_and_offline(presence_herald, pj
     assert seen["sub_state"] == "ACTIVE", "the subscription outlives the presentity's devices"
 
 
-def test_three_users_watch_each_other_and_one_signs_out(presence_herald, pjsua):
+def test_three_users_watch_each_other_and_one_signs_out(presence_herald, pjsua_many):
     server = presence_herald
     names = ["alice", "bob", "carol"]
     devices = {
-        name: start_user(server, pjsua, name, transport)
+        name: start_user(server, pjsua_many, name, transport)
         for name, transport in zip(names, ["udp", "tcp", "udp"])
     }
     befriend(server, *names)
@@ -141,12 +141,12 @@ def test_three_users_watch_each_other_and_one_signs_out(presence_herald, pjsua):
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_offline_status_published_while_registered(presence_herald, pjsua, transport):
+def test_offline_status_published_while_registered(presence_herald, pjsua_many, transport):
     """setOnlineStatus(offline) publishes <basic>closed</basic>: watchers see offline
     although the device is still registered, and online again when it says so."""
     server = presence_herald
-    alice = start_user(server, pjsua, "alice", "udp")
-    bob = start_user(server, pjsua, "bob", transport)
+    alice = start_user(server, pjsua_many, "alice", "udp")
+    bob = start_user(server, pjsua_many, "bob", transport)
     alice.subscribe(uri(server, "bob"))
     alice.wait_presence(uri(server, "bob"), status="online")
 

@@ -19,15 +19,15 @@ def availability(state: dict) -> int | None:
 
 
 @pytest.fixture
-def alice_on_two_devices(presence_herald, pjsua):
+def alice_on_two_devices(presence_herald, pjsua_many):
     """(server, device A, device B, bob watching alice): A over UDP, B over TCP."""
     server = presence_herald
     server.add_user("alice", PASSWORD)
     server.add_user("bob", PASSWORD)
     at = f"{server.host}:{server.sip_port}"
-    a = pjsua("alice", PASSWORD, "udp", server=at, device_id="pc", publish=True)
-    b = pjsua("alice", PASSWORD, "tcp", server=at, device_id="phone", publish=True)
-    bob = pjsua("bob", PASSWORD, "udp", server=at)
+    a = pjsua_many("alice", PASSWORD, "udp", server=at, device_id="pc", publish=True)
+    b = pjsua_many("alice", PASSWORD, "tcp", server=at, device_id="phone", publish=True)
+    bob = pjsua_many("bob", PASSWORD, "udp", server=at)
     for device in (a, b, bob):
         assert device.register()["code"] == 200
     bob.subscribe(f"sip:alice@{server.domain}")
@@ -83,14 +83,14 @@ def test_a_device_going_offline_leaves_the_other_in_charge(alice_on_two_devices)
     assert availability(seen) == 6000, seen["raw"]
 
 
-def test_registered_device_that_never_published_counts_as_available(presence_herald, pjsua):
+def test_registered_device_that_never_published_counts_as_available(presence_herald, pjsua_many):
     """A device without PUBLISH (a plain phone) is Available: it beats an away PC."""
     server = presence_herald
     server.add_user("alice", PASSWORD)
     server.add_user("bob", PASSWORD)
     at = f"{server.host}:{server.sip_port}"
-    pc = pjsua("alice", PASSWORD, "udp", server=at, device_id="pc", publish=True)
-    bob = pjsua("bob", PASSWORD, "udp", server=at)
+    pc = pjsua_many("alice", PASSWORD, "udp", server=at, device_id="pc", publish=True)
+    bob = pjsua_many("bob", PASSWORD, "udp", server=at)
     for device in (pc, bob):
         assert device.register()["code"] == 200
     alice = f"sip:alice@{server.domain}"
@@ -99,7 +99,7 @@ def test_registered_device_that_never_published_counts_as_available(presence_her
     seen = bob.wait_presence(alice, status="online", activity="away")
     assert availability(seen) == 15000, seen["raw"]
 
-    phone = pjsua("alice", PASSWORD, "tcp", server=at, device_id="phone")
+    phone = pjsua_many("alice", PASSWORD, "tcp", server=at, device_id="phone")
     assert phone.register()["code"] == 200
     seen = bob.wait_presence(alice, status="online", activity="unknown")
     assert availability(seen) == 3500, seen["raw"]
