@@ -38,9 +38,8 @@ def befriend(server, *users: str) -> None:
 def start_user(server, start_device, user: str, transport: str):
     """A registered pjsua2 account that publishes its presence."""
     server.add_user(user, PASSWORD)
-    device = start_device(
-        user, PASSWORD, transport, server=f"{server.host}:{server.sip_port}", publish=True
-    )
+    port = server.tls_port if transport == "tls" else server.sip_port
+    device = start_device(user, PASSWORD, transport, server=f"{server.host}:{port}", publish=True)
     reg = device.register()
     assert reg["code"] == 200, reg
     return device
@@ -140,7 +139,7 @@ def test_three_users_watch_each_other_and_one_signs_out(presence_herald, pjsua_m
         assert availability(seen) == 3500, seen["raw"]
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_offline_status_published_while_registered(presence_herald, pjsua_many, transport):
     """setOnlineStatus(offline) publishes <basic>closed</basic>: watchers see offline
     although the device is still registered, and online again when it says so."""
