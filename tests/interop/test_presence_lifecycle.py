@@ -103,3 +103,26 @@ def test_removed_user_ends_the_pjsua_watchers_subscription(presence_herald, pjsu
     state = alice.wait_presence(bob_uri, timeout=3.0, sub_state="TERMINATED")
     assert state["term_reason"] == "noresource", state
     assert "terminated;reason=noresource" in state["raw"], state["raw"]
+
+
+def test_crashed_tcp_device_leaves_the_other_device_in_charge(presence_herald, pjsua_many):
+    """A device dies without a word (SIGKILL): its TCP connection closes, which ends
+    both its binding and its publication; alice's other device speaks for her."""
+    server = presence_herald
+    for user in ("alice", "bob"):
+        server.add_user(user, PASSWORD)
+    at = f"{server.host}:{server.sip_port}"
+    phone = pjsua_many("alice", PASSWORD, "tcp", server=at, device_id="phone", publish=True)
+    pc = pjsua_many("alice", PASSWORD, "udp", server=at, device_id="pc", publish=True)
+    bob = pjsua_many("bob", PASSWORD, "udp", server=at)
+    for device in (phone, pc, bob):
+        assert device.register()["code"] == 200
+    alice_uri = f"sip:alice@{server.domain}"
+    bob.subscribe(alice_uri)
+    phone.publish("online", "busy")
+    pc.publish("online", "away")
+    bob.wait_presence(alice_uri, status="online", activity="busy")
+
+    phone.kill()
+    seen = bob.wait_presence(alice_uri, timeout=3.0, status="online", activity="away")
+    assert "<ha:availability>15000</ha:availability>" in seen["raw"], seen["raw"]
