@@ -162,3 +162,47 @@ def test_list_subscription_refusals(fifty_contacts, who, extra, status):
         assert resp.status == status, resp.text()
         if status == 421:
             assert "eventlist" in (resp.first("require") or ""), resp.text()
+
+
+def test_list_follows_the_owners_edits_and_the_contacts_rules(fifty_contacts):
+    """A contact added to the list while alice watches it: the list NOTIFY has the
+    full state again, 51 resources. A contact who blocks alice: she sees that
+    contact offline from then on, however busy they are."""
+    server = fifty_contacts
+    server.add_user("zoe", PASSWORD, "Zoe")
+    with (
+        PresenceClient("tcp", server.host, server.sip_port, "alice", server.domain, PASSWORD) as a,
+        PresenceClient("udp", server.host, server.sip_port, "user05", server.domain, PASSWORD) as u5,
+    ):
+        resp = u5.publish(pidf_document(f"sip:user05@{server.domain}", activity="busy"))
+        assert resp.status == 200, resp.text()
+        sub = subscribe_list(a, server)
+        assert isinstance(sub, Subscription), sub.text()
+        full = read_list(a.wait_notify(sub))
+        assert len(full.resources) == 50
+        assert full.by_uri()[f"sip:user05@{server.domain}"].pidf.availability == 6000
+
+        server.cli("contacts", "add", f"alice@{server.domain}", f"zoe@{server.domain}")
+        doc = read_list(a.wait_notify(sub, timeout=3.0))
+        assert doc.full_state and doc.version > full.version, doc
+        assert [r.uri for r in doc.resources][-1] == f"sip:zoe@{server.domain}"
+        assert len(doc.resources) == 51 and len(doc.parts) == 52
+        zoe = doc.by_uri()[f"sip:zoe@{server.domain}"]
+        assert zoe.name == "Zoe" and zoe.pidf is not None and zoe.pidf.availability == 18000, zoe
+
+        server.cli(
+            "access", "set", f"user05@{server.domain}", f"alice@{server.domain}",
+            "--level", "blocked",
+        )
+        doc = read_list(a.wait_notify(sub, timeout=3.0))
+        user05 = doc.by_uri()[f"sip:user05@{server.domain}"]
+        assert user05.pidf is not None, user05
+        assert user05.pidf.availability == 18000 and user05.pidf.basic == ["closed"], user05
+        assert user05.pidf.activities == [], user05
+        if not doc.full_state:
+            assert [r.uri for r in doc.resources] == [f"sip:user05@{server.domain}"], doc
+
+        # user05's next change is not for alice's eyes: no NOTIFY at all.
+        resp = u5.publish(pidf_document(f"sip:user05@{server.domain}", activity="away"))
+        assert resp.status == 200, resp.text()
+        assert a.no_notify(sub, within=0.8) == []
