@@ -49,6 +49,8 @@ class Message:
     raw: bytes = b""
     # Where it came from: "udp", "tcp" (our connection) or "tcp-in" (accepted by us).
     via: str = ""
+    # When it was read (time.monotonic()).
+    at: float = 0.0
 
     @property
     def is_request(self) -> bool:
@@ -333,7 +335,9 @@ class PresenceClient:
         self.aor = f"sip:{user}@{domain}"
         self.timeout = timeout
         self.responses: queue.Queue[Message] = queue.Queue()
-        self.requests: queue.Queue[Message] = queue.Queue()
+        # NOTIFYs (and any other request) received, not yet taken by a test.
+        self.inbox: list[Message] = []
+        self.inbox_changed = threading.Condition()
         self.closed = threading.Event()
         self.send_lock = threading.Lock()
         self.threads: list[threading.Thread] = []
@@ -366,9 +370,12 @@ class PresenceClient:
     # --- the background readers ---
 
     def _dispatch(self, msg: Message, reply) -> None:
+        msg.at = time.monotonic()
         if msg.is_request:
             reply(self._answer(msg))
-            self.requests.put(msg)
+            with self.inbox_changed:
+                self.inbox.append(msg)
+                self.inbox_changed.notify_all()
         else:
             self.responses.put(msg)
 
@@ -626,40 +633,41 @@ class PresenceClient:
             headers.append(f"Accept: {accept}")
         return self.request("SUBSCRIBE", sub.remote_target, headers, b"", sub.call_id, sub.cseq)
 
+    def _take_notify(self, sub: Subscription | None) -> Message | None:
+        """Remove and return the oldest NOTIFY (of `sub`'s dialog when given)."""
+        for i, msg in enumerate(self.inbox):
+            if msg.method == "NOTIFY" and (sub is None or msg.first("call-id") == sub.call_id):
+                return self.inbox.pop(i)
+        return None
+
     def wait_notify(
         self, sub: Subscription | None = None, timeout: float | None = None, where=None
     ) -> Message:
         """The next NOTIFY (of `sub`'s dialog when given) for which `where(notify)`
-        holds; NOTIFYs skipped on the way are dropped. Raises SipTimeout."""
+        holds; those of the dialog that do not are dropped on the way, those of other
+        dialogs are left for later. Raises SipTimeout."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SipTimeout(f"{self.user}: no matching NOTIFY within the time")
-            try:
-                msg = self.requests.get(timeout=left)
-            except queue.Empty:
-                continue
-            if msg.method != "NOTIFY":
-                continue
-            if sub is not None and msg.first("call-id") != sub.call_id:
-                continue
-            if where is None or where(msg):
-                return msg
+        with self.inbox_changed:
+            while True:
+                msg = self._take_notify(sub)
+                if msg is not None:
+                    if where is None or where(msg):
+                        return msg
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SipTimeout(f"{self.user}: no matching NOTIFY within the time")
+                self.inbox_changed.wait(left)
 
     def no_notify(self, sub: Subscription | None = None, within: float = 1.5) -> list[Message]:
-        """The NOTIFYs (of `sub` when given) that arrive within `within` s."""
+        """Wait `within` s; the NOTIFYs (of `sub` when given) that came meanwhile or
+        were still untaken, taken now (a test expecting none asserts it is empty)."""
+        time.sleep(within)
         got = []
-        deadline = time.monotonic() + within
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                msg = self.requests.get(timeout=left)
-            except queue.Empty:
-                break
-            if msg.method == "NOTIFY" and (sub is None or msg.first("call-id") == sub.call_id):
+        with self.inbox_changed:
+            while (msg := self._take_notify(sub)) is not None:
                 got.append(msg)
         return got
-
 
 def pidf_document(
     entity: str,
