@@ -54,6 +54,11 @@ pub struct StepReport {
     pub target_rate: u32,
     /// Length of the sending window, seconds.
     pub duration_s: f64,
+    /// Wall-clock start of the sending window (Unix seconds), to line up with samples
+    /// taken outside the tool (server CPU, RSS).
+    pub window_start_unix_s: f64,
+    /// Wall-clock end of the drain (Unix seconds).
+    pub drain_end_unix_s: f64,
     /// PUBLISH requests the schedule asked for.
     pub planned: u64,
     /// Publishes started (their first PUBLISH sent).
@@ -127,6 +132,7 @@ pub async fn publish_step(
     let mut sent = 0u64;
     let mut skipped = 0u64;
     let started = Instant::now();
+    let window_start_unix_s = unix_now();
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while sent + skipped < planned {
@@ -158,6 +164,7 @@ pub async fn publish_step(
     let counts_window = state.tally_counts();
     tokio::time::sleep_until((window_end + step.drain).into()).await;
 
+    let drain_end_unix_s = unix_now();
     let unanswered = tally.in_flight.load(Ordering::Acquire);
     let (mut incomplete, mut missing) = (0, 0);
     for ledger in &state.ledgers {
@@ -189,6 +196,8 @@ pub async fn publish_step(
     StepReport {
         target_rate: step.rate,
         duration_s: window.as_secs_f64(),
+        window_start_unix_s,
+        drain_end_unix_s,
         planned,
         sent,
         skipped_busy: skipped,
@@ -211,6 +220,12 @@ pub async fn publish_step(
         missing_notifies: missing,
         pass,
     }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// A random user without a PUBLISH in flight, now marked as publishing.
