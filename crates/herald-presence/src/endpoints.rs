@@ -1,6 +1,6 @@
 //! A user's endpoints for aggregation: every registered binding (with the publication
 //! it made, if any) and every publication from an endpoint that did not register.
-use crate::publications::Pub;
+use crate::publications::{Endpoint, Pub};
 use herald_pidf::{Aggregate, EndpointState, aggregate};
 use herald_registrar::{Binding, BindingKey};
 
@@ -14,14 +14,20 @@ fn instance_of(b: &Binding) -> Option<&str> {
 /// Whether `p` was published by the endpoint that registered `b`: the same
 /// `+sip.instance`, or the same flow (UDP: the same address).
 fn published_by(p: &Pub, b: &Binding) -> bool {
-    match (&p.endpoint.instance, instance_of(b)) {
+    registered_by(&p.endpoint, b)
+}
+
+/// Whether `b` was registered by the endpoint `e`.
+fn registered_by(e: &Endpoint, b: &Binding) -> bool {
+    match (&e.instance, instance_of(b)) {
         (Some(a), Some(b_inst)) => a == b_inst,
-        _ => p.endpoint.hop.is(&b.source),
+        _ => e.hop.is(&b.source),
     }
 }
 
-/// The user's aggregated presence from their bindings and publications.
-pub fn aggregate_user(bindings: &[Binding], pubs: &[Pub]) -> Aggregate {
+/// The user's aggregated presence from their bindings and publications. A binding
+/// whose endpoint withdrew its publication (and has none now) does not count.
+pub fn aggregate_user(bindings: &[Binding], pubs: &[Pub], withdrawn: &[Endpoint]) -> Aggregate {
     let mut used = vec![false; pubs.len()];
     let mut states = Vec::with_capacity(bindings.len() + pubs.len());
     for b in bindings {
@@ -40,6 +46,7 @@ pub fn aggregate_user(bindings: &[Binding], pubs: &[Pub]) -> Aggregate {
                     published_at: p.published_at,
                 });
             }
+            None if withdrawn.iter().any(|w| registered_by(w, b)) => {}
             None => states.push(EndpointState {
                 publication: None,
                 published_at: 0,
@@ -112,7 +119,25 @@ mod tests {
     }
 
     fn number(bindings: &[Binding], pubs: &[Pub]) -> u32 {
-        aggregate_user(bindings, pubs).availability.value()
+        aggregate_user(bindings, pubs, &[]).availability.value()
+    }
+
+    #[test]
+    fn an_endpoint_that_withdrew_its_publication_does_not_count_as_available() {
+        let bindings = [binding(1, None), binding(2, Some(7))];
+        let withdrawn = [publication(1, None, 0, 0).endpoint];
+        let phone_away = [publication(2, Some(7), 15500, 1)];
+        assert_eq!(
+            aggregate_user(&bindings, &phone_away, &withdrawn)
+                .availability
+                .value(),
+            15500,
+            "the PC signed out: only the away phone is left"
+        );
+        assert_eq!(
+            aggregate_user(&bindings[..1], &[], &withdrawn).availability,
+            Availability::OFFLINE
+        );
     }
 
     #[test]

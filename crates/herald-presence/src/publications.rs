@@ -17,7 +17,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    fn same(&self, other: &Endpoint) -> bool {
+    pub fn same(&self, other: &Endpoint) -> bool {
         match (&self.instance, &other.instance) {
             (Some(a), Some(b)) => a == b,
             _ => self.hop == other.hop,
@@ -59,6 +59,11 @@ pub struct Publications {
     by_etag: HashMap<String, String>,
     expiry: BTreeSet<(Instant, String)>,
     seq: u64,
+    /// Endpoints that removed their publication (Expires: 0) and have not published
+    /// since: clients do that when they sign out, just before un-registering, so such
+    /// an endpoint counts as gone rather than as "registered, never published"
+    /// (which would show the user Available for a moment).
+    withdrawn: HashMap<String, Vec<Endpoint>>,
 }
 
 fn new_etag() -> String {
@@ -112,10 +117,20 @@ impl Publications {
                 (Some(old), Arc::new(doc))
             }
             PublishOp::Remove { etag } => {
-                self.take(aor, &etag).ok_or(UnknownEtag)?;
+                let gone = self.take(aor, &etag).ok_or(UnknownEtag)?;
+                self.withdrawn
+                    .entry(aor.to_owned())
+                    .or_default()
+                    .push(gone.endpoint);
                 return Ok(None);
             }
         };
+        if let Some(list) = self.withdrawn.get_mut(aor) {
+            list.retain(|w| !w.same(&endpoint));
+            if list.is_empty() {
+                self.withdrawn.remove(aor);
+            }
+        }
         let etag = new_etag();
         let published_at = match &old {
             // A refresh changes nothing watchers see: it keeps its place in time.
@@ -138,6 +153,16 @@ impl Publications {
             },
         );
         Ok(Some(etag))
+    }
+
+    /// Endpoints of `aor` that withdrew their publication.
+    pub fn withdrawn(&self, aor: &str) -> &[Endpoint] {
+        self.withdrawn.get(aor).map_or(&[], Vec::as_slice)
+    }
+
+    /// Forgets the withdrawals of `aor` (it has no endpoint left to remember them for).
+    pub fn forget_withdrawn(&mut self, aor: &str) {
+        self.withdrawn.remove(aor);
     }
 
     fn insert(&mut self, aor: &str, p: Pub) {
@@ -204,6 +229,7 @@ impl Publications {
 
     /// Drops every publication of `aor`; whether there were any.
     pub fn remove_aor(&mut self, aor: &str) -> bool {
+        self.withdrawn.remove(aor);
         let etags: Vec<String> = self.of(aor).iter().map(|p| p.etag.clone()).collect();
         for etag in &etags {
             self.take(aor, etag);

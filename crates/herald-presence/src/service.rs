@@ -146,7 +146,11 @@ impl PresenceService {
             let bindings = self.location.lookup(&aor).await;
             let (starts, again) = {
                 let mut st = self.state.lock();
-                let aggregate = aggregate_user(&bindings, st.pubs.of(&aor));
+                if bindings.is_empty() {
+                    st.pubs.forget_withdrawn(&aor);
+                }
+                let aggregate =
+                    aggregate_user(&bindings, st.pubs.of(&aor), st.pubs.withdrawn(&aor));
                 let starts = self.set_aggregate(&mut st, &aor, aggregate);
                 let again = st.again.remove(&aor);
                 if !again {

@@ -334,13 +334,19 @@ async fn watchers_see_every_endpoint_aggregated() {
     assert_eq!(ok.status(), 200);
     bob.no_notify(QUIET, "the aggregate did not change").await;
 
-    // The PC withdraws its publication: it is registered, so Available, and active.
+    // The PC withdraws its publication (as clients do when signing out, just before
+    // un-registering): it no longer counts, so the away phone is all that is left,
+    // with no "available" moment in between.
     let ok = pc.publish(Some(&pc_etag), 0, None).await;
     assert_eq!(ok.status(), 200, "{}", ok.text);
     assert_eq!(ok.get("Expires").as_deref(), Some("0"));
+    assert_eq!(band(&bob.notify().await), Band::Away);
+    pc.ep.register(0).await;
+    bob.no_notify(QUIET, "the PC had already signed out").await;
+    // A fresh registration of the PC that never publishes counts as Available again.
+    let mut pc = Client::udp(&srv, "alice").await;
+    pc.ep.register(600).await;
     assert_eq!(band(&bob.notify().await), Band::Available);
-
-    // The PC unregisters: only the away phone is left.
     pc.ep.register(0).await;
     assert_eq!(band(&bob.notify().await), Band::Away);
 
