@@ -77,10 +77,13 @@ for _ in $(seq 100); do grep -q "listening" "$OUT/server.log" && { started=1; br
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0; }
-# Server CPU and RSS twice a second, to line up with herald-load's step times.
+# Server CPU and RSS, and herald-load's CPU (it shares the cores), twice a second, to
+# line up with herald-load's step times.
+load_ticks() { local p; p=$(cat "$OUT/load.pid" 2>/dev/null) && awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0; }
+rm -f "$OUT/load.pid"
 ( while kill -0 "$SERVER_PID" 2>/dev/null; do
-    echo "$(date +%s.%N) $(cpu_ticks) $(rss_kb)"; sleep 0.5
-  done ) > "$OUT/server-usage.txt" &
+    echo "$(date +%s.%N) $(cpu_ticks) $(rss_kb) $(load_ticks)"; sleep 0.5
+  done ) > "$OUT/usage.txt" &
 SAMPLER_PID=$!
 
 { echo "nproc: $(nproc)"; grep -m1 "model name" /proc/cpuinfo || true; uname -r
@@ -97,6 +100,7 @@ rm -f "$OUT/go"; mkfifo "$OUT/go"
     --duration "$DUR" --drain "$DRAIN" --stop-on-fail --json "$OUT/load.json" \
     < "$OUT/go" > "$OUT/load.out" 2> "$OUT/load.log" &
 LOAD_PID=$!
+echo "$LOAD_PID" > "$OUT/load.pid"
 exec 3> "$OUT/go"
 t0=$(date +%s)
 until grep -q "^READY" "$OUT/load.out" 2>/dev/null; do
@@ -121,17 +125,20 @@ rss_idle, rss_subs, tck = int(rss_idle), int(rss_subs), float(tck)
 r = json.load(open(f"{out}/load.json"))
 s = r["subscribe"]
 usage = []
-for line in open(f"{out}/server-usage.txt"):
+for line in open(f"{out}/usage.txt"):
     try:
-        t, c, m = line.split()
-        usage.append((float(t), int(c), int(m)))
+        t, c, m, l = line.split()
+        usage.append((float(t), int(c), int(m), int(l)))
     except ValueError:
         pass
 def cpu_between(a, b):
+    """Server CPU, herald-load CPU (fractions of one core) and peak server RSS (kB)."""
     inside = [u for u in usage if a <= u[0] <= b]
     if len(inside) < 2:
-        return float("nan"), 0
-    return (inside[-1][1] - inside[0][1]) / tck / (inside[-1][0] - inside[0][0]), max(u[2] for u in inside)
+        return float("nan"), float("nan"), 0
+    span = inside[-1][0] - inside[0][0]
+    return ((inside[-1][1] - inside[0][1]) / tck / span, (inside[-1][3] - inside[0][3]) / tck / span,
+            max(u[2] for u in inside))
 subs = s["established"]
 per_sub = (rss_subs - rss_idle) * 1024 / subs if subs else float("nan")
 sub_cpu = (int(cpu1) - int(cpu0)) / tck
@@ -145,16 +152,18 @@ lines = [
     f"({sub_cpu / subs * 1e6 if subs else float('nan'):.0f} us per subscription)",
     "",
     f"{'rate/s':>7} {'result':>6} {'achieved':>9} {'NOTIFY/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-    f"{'max ms':>8} {'fail %':>7} {'missing':>8} {'cpu %':>6} {'RSS MiB':>8}",
+    f"{'max ms':>8} {'PUB p99':>8} {'fail %':>7} {'missing':>8} {'later':>7} {'cpu %':>6} {'load %':>6} "
+    f"{'RSS MiB':>8}",
 ]
 best = 0
 for st in r["steps"]:
     lat = st["latency"]
-    cpu, rss = cpu_between(st["window_start_unix_s"], st["drain_end_unix_s"])
+    cpu, load_cpu, rss = cpu_between(st["window_start_unix_s"], st["drain_end_unix_s"])
     lines.append(
         f"{st['target_rate']:>7} {'pass' if st['pass'] else 'FAIL':>6} {st['achieved_rate']:>9.0f} "
         f"{st['notifies_per_s']:>9.0f} {lat['p50_ms']:>8.1f} {lat['p90_ms']:>8.1f} {lat['p99_ms']:>8.1f} "
-        f"{lat['max_ms']:>8.1f} {st['failure_pct']:>7.2f} {st['missing_notifies']:>8} {100 * cpu:>6.0f} "
+        f"{lat['max_ms']:>8.1f} {st['publish_response']['p99_ms']:>8.1f} {st['failure_pct']:>7.2f} "
+        f"{st['missing_notifies']:>8} {st['missing_notifies_later']:>7} {100 * cpu:>6.0f} {100 * load_cpu:>6.0f} "
         f"{rss / 1024:>8.1f}")
     if st["pass"]:
         best = max(best, st["target_rate"])
@@ -164,8 +173,9 @@ if r["terminated"]:
     lines.append(f"subscriptions terminated by the server: {r['terminated']}")
 if r["anomalies"]:
     lines.append(f"herald-load anomalies: {r['anomalies']}")
-lines.append("(cpu % = server CPU over the step's window and drain, 100 % = one core; "
-             "latency = PUBLISH sent -> NOTIFY read, per watcher)")
+lines.append("p50..max: PUBLISH sent -> NOTIFY read, per watcher; PUB p99: PUBLISH -> its final response; "
+             "missing: NOTIFYs owed after the drain; later: still owed a drain after the last PUBLISH answer; "
+             "cpu % / load %: server / herald-load CPU over the step, 100 % = one core")
 with open(f"{out}/summary.txt", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

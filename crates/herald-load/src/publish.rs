@@ -94,12 +94,20 @@ pub struct StepReport {
     pub unmatched_notifies: u64,
     /// Publish-to-NOTIFY latency.
     pub latency: LatencySummary,
+    /// Time from the first PUBLISH to its final response (digest and 412 retries
+    /// included), for the publishes that got one.
+    pub publish_response: LatencySummary,
     /// PUBLISHes still unanswered at the end of the drain.
     pub unanswered_at_drain_end: u64,
     /// Publishes some watcher had not been told of at the end of the drain.
     pub incomplete_publishes: usize,
     /// (publish, watcher) pairs still owed at the end of the drain.
     pub missing_notifies: usize,
+    /// Publishes still incomplete one more drain period after every PUBLISH was
+    /// answered or timed out: late NOTIFYs have come by then, lost ones have not.
+    pub incomplete_publishes_later: usize,
+    /// (publish, watcher) pairs still owed at that later time.
+    pub missing_notifies_later: usize,
     /// The step passed: achieved >= 95 % of the target, failures < 1 %, nothing
     /// missing after the drain.
     pub pass: bool,
@@ -112,6 +120,7 @@ struct StepTally {
     etag_retries: AtomicU64,
     deliveries_expected: AtomicU64,
     in_flight: AtomicU64,
+    response_times: Mutex<Vec<Duration>>,
 }
 
 /// Runs one step.
@@ -166,18 +175,15 @@ pub async fn publish_step(
 
     let drain_end_unix_s = unix_now();
     let unanswered = tally.in_flight.load(Ordering::Acquire);
-    let (mut incomplete, mut missing) = (0, 0);
-    for ledger in &state.ledgers {
-        let (publishes, owed) = ledger.lock().incomplete();
-        incomplete += publishes;
-        missing += owed;
-    }
+    let (incomplete, missing) = owed_deliveries(state);
     let counts_drain = state.tally_counts();
     let mut latencies = state.take_latencies();
     if unanswered > 0 {
         tracing::info!("waiting for {unanswered} unanswered PUBLISH requests");
     }
     while tasks.join_next().await.is_some() {}
+    tokio::time::sleep(step.drain).await;
+    let (incomplete_later, missing_later) = owed_deliveries(state);
 
     let outcomes = tally.outcomes.lock().clone();
     let failures = outcomes.failures();
@@ -215,11 +221,25 @@ pub async fn publish_step(
         repeated_notifies: until_drain.repeated,
         unmatched_notifies: until_drain.unmatched,
         latency: LatencySummary::of(&mut latencies),
+        publish_response: LatencySummary::of(&mut tally.response_times.lock()),
         unanswered_at_drain_end: unanswered,
         incomplete_publishes: incomplete,
         missing_notifies: missing,
+        incomplete_publishes_later: incomplete_later,
+        missing_notifies_later: missing_later,
         pass,
     }
+}
+
+/// Publishes not yet complete and the (publish, watcher) pairs they still miss.
+fn owed_deliveries(state: &PresenceState) -> (usize, usize) {
+    let (mut incomplete, mut missing) = (0, 0);
+    for ledger in &state.ledgers {
+        let (publishes, owed) = ledger.lock().incomplete();
+        incomplete += publishes;
+        missing += owed;
+    }
+    (incomplete, missing)
 }
 
 fn unix_now() -> f64 {
@@ -294,12 +314,10 @@ async fn publish_one(
         }
         .to_bytes()
     };
+    let sent = Instant::now();
     let (seq, watchers) = {
         let mut ledger = ledger.lock();
-        (
-            ledger.published(value, Instant::now()),
-            ledger.active_watchers(),
-        )
+        (ledger.published(value, sent), ledger.active_watchers())
     };
     let mut cseq = 0;
     let mut retried_412 = false;
@@ -320,6 +338,9 @@ async fn publish_one(
             other => break other,
         }
     };
+    if result.is_ok() {
+        tally.response_times.lock().push(sent.elapsed());
+    }
     match result {
         Ok(response) if (200..300).contains(&response.status) => {
             let etag = response

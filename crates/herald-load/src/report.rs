@@ -87,12 +87,23 @@ pub fn describe_step(s: &StepReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  after the drain: {} publishes incomplete, {} NOTIFYs missing, {} PUBLISH unanswered; {} challenges, {} etag retries",
+        "  PUBLISH response ms: p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}; {} challenges, {} etag retries",
+        s.publish_response.p50_ms,
+        s.publish_response.p90_ms,
+        s.publish_response.p99_ms,
+        s.publish_response.max_ms,
+        s.challenges,
+        s.etag_retries
+    );
+    let _ = writeln!(
+        out,
+        "  after the drain: {} publishes incomplete, {} NOTIFYs missing, {} PUBLISH unanswered; \
+         a drain after the last answer: {} incomplete, {} missing",
         s.incomplete_publishes,
         s.missing_notifies,
         s.unanswered_at_drain_end,
-        s.challenges,
-        s.etag_retries
+        s.incomplete_publishes_later,
+        s.missing_notifies_later
     );
     out
 }
