@@ -28,9 +28,12 @@ pub enum Anomaly {
     BadChallenge,
     /// A connection closed or failed.
     ConnectionLost,
+    /// A SUBSCRIBE or PUBLISH finally answered with a failure status (the first few
+    /// are logged whole, to show the server's reason).
+    FailureAnswer,
 }
 
-const KINDS: [(Anomaly, &str); 10] = [
+const KINDS: [(Anomaly, &str); 11] = [
     (Anomaly::Framing, "framing_error"),
     (Anomaly::Unparseable, "unparseable_message"),
     (Anomaly::UnroutedResponse, "unrouted_response"),
@@ -44,6 +47,7 @@ const KINDS: [(Anomaly, &str); 10] = [
     ),
     (Anomaly::BadChallenge, "unanswerable_challenge"),
     (Anomaly::ConnectionLost, "connection_lost"),
+    (Anomaly::FailureAnswer, "failure_answer"),
 ];
 
 /// How many of each kind are logged before the rest are only counted.

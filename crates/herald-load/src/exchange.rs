@@ -100,3 +100,17 @@ pub async fn authenticated(
             .accept(challenge, &state.password);
     }
 }
+
+/// Counts a final failure answer, logging the first few whole (the server's reason
+/// and Warning say why).
+pub fn record_failure(state: &PresenceState, target: Target<'_>, response: &Response) {
+    state.anomalies.record(
+        Anomaly::FailureAnswer,
+        format!(
+            "{} {} answered:\n{}",
+            target.method,
+            target.uri,
+            String::from_utf8_lossy(&response.to_bytes())
+        ),
+    );
+}

@@ -12,7 +12,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::connection::Connection;
-use crate::exchange::{Target, authenticated};
+use crate::exchange::{Target, authenticated, record_failure};
 use crate::pidf::publish_body;
 use crate::requests::{OutRequest, token};
 use crate::state::PresenceState;
@@ -355,6 +355,13 @@ async fn publish_one(
         }
         Ok(response) => {
             ledger.lock().abandoned(seq);
+            let target = Target {
+                user: presentity,
+                method: "PUBLISH",
+                uri: &uri,
+                call_id: &call_id,
+            };
+            record_failure(state, target, &response);
             response.status.to_string()
         }
         Err(e) => {

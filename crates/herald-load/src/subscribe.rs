@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::connection::Connection;
-use crate::exchange::{Target, authenticated};
+use crate::exchange::{Target, authenticated, record_failure};
 use crate::requests::{OutRequest, token};
 use crate::state::{PresenceState, SUB_ESTABLISHED, SUB_TERMINATED};
 use crate::stats::Outcomes;
@@ -196,6 +196,9 @@ async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> 
                 )
             {
                 ledger.lock().activate(slot);
+            }
+            if !established {
+                record_failure(state, target, &response);
             }
             response.status.to_string()
         }
