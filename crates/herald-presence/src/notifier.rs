@@ -37,7 +37,6 @@ struct Job {
     event: String,
     state: SubState,
     hop: Hop,
-    contact_user: String,
     full_state: bool,
     ending: bool,
     content: Content,
@@ -55,11 +54,11 @@ impl PresenceService {
 
     async fn run_notifier(self: Arc<Self>, id: SubId) {
         loop {
-            let Some(job) = self.next_job(id) else {
+            let Some(mut job) = self.next_job(id) else {
                 return;
             };
             let ending = job.ending;
-            let Some((body, hashes)) = self.render(&job) else {
+            let Some((body, hashes)) = self.render(&mut job) else {
                 // Nothing the watcher would see changed.
                 continue;
             };
@@ -112,7 +111,7 @@ impl PresenceService {
             return None;
         }
         let winfo = winfo_owner.map(|owner| self.winfo_watchers(&st, &owner));
-        let offline = self.aggregate_of(&st, "");
+        let offline = self.offline();
         let aggregates = {
             let sub = st.subs.get(id)?;
             match &sub.kind {
@@ -198,7 +197,6 @@ impl PresenceService {
             event: sub.event.header_value(),
             state,
             hop: sub.hop,
-            contact_user: contact_user(&sub.dialog),
             full_state,
             ending,
             content,
@@ -207,8 +205,8 @@ impl PresenceService {
 
     /// The body to send and the hashes to remember; None when it would repeat what the
     /// watcher already has.
-    fn render(&self, job: &Job) -> Option<(Body, Vec<(String, u64)>)> {
-        match &job.content {
+    fn render(&self, job: &mut Job) -> Option<(Body, Vec<(String, u64)>)> {
+        match &mut job.content {
             Content::Presence {
                 aggregate,
                 aor,
@@ -228,22 +226,14 @@ impl PresenceService {
                 version,
                 items,
             } => {
-                let rendered: Vec<RenderedItem> = items
-                    .iter()
-                    .map(|(item, _)| {
-                        documents::render_item(ListItem {
-                            aor: item.aor.clone(),
-                            name: item.name.clone(),
-                            instance: item.instance.clone(),
-                            level: item.level,
-                            aggregate: item.aggregate.clone(),
-                        })
-                    })
-                    .zip(items.iter().map(|(_, last)| *last))
-                    .filter(|(r, last)| job.full_state || job.ending || Some(r.hash) != *last)
+                let forced = job.full_state || job.ending;
+                let rendered: Vec<RenderedItem> = std::mem::take(items)
+                    .into_iter()
+                    .map(|(item, last)| (documents::render_item(item), last))
+                    .filter(|(r, last)| forced || Some(r.hash) != *last)
                     .map(|(r, _)| r)
                     .collect();
-                if rendered.is_empty() && !job.full_state && !job.ending {
+                if rendered.is_empty() && !forced {
                     return None;
                 }
                 let hashes = rendered
@@ -271,17 +261,12 @@ impl PresenceService {
         let large = body.bytes.len() + 800 > self.config.udp_notify_max;
         let eventlist = matches!(job.content, Content::List { .. });
         let build = |transport: Transport, peer| {
-            let sent_by = self.proxy.sent_by(transport, peer);
             notify::build(NotifyParts {
                 dialog: &job.dialog,
                 cseq: job.cseq,
                 event: job.event.clone(),
                 state: job.state,
-                contact: format!(
-                    "sip:{}@{sent_by};transport={}",
-                    job.contact_user,
-                    transport.as_str().to_ascii_lowercase()
-                ),
+                contact: self.contact_uri(&job.dialog.contact_user, transport, peer),
                 user_agent: &self.product,
                 eventlist,
                 body: Some(body.clone()),
@@ -456,19 +441,6 @@ fn sent_status(sent: &Sent) -> Option<u16> {
         Sent::Answered(r) => Some(r.status),
         Sent::Failed => None,
     }
-}
-
-/// The user part for our Contact: the user the subscription is addressed to.
-fn contact_user(dialog: &Dialog) -> String {
-    Uri::parse_str(&dialog.local_uri)
-        .ok()
-        .and_then(|u| u.user_unescaped())
-        .and_then(|u| String::from_utf8(u).ok())
-        .filter(|u| {
-            u.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()+".contains(c))
-        })
-        .unwrap_or_else(|| "presence".to_owned())
 }
 
 /// Where to open a TCP connection to the watcher: its Contact's host when that is an

@@ -80,6 +80,7 @@ mod tests {
             call_id: "c1".into(),
             local_tag: "ours".into(),
             local_uri: "sip:bob@example.com".into(),
+            contact_user: "bob".into(),
             remote: "\"Alice\" <sip:alice@example.com>;tag=theirs".into(),
             remote_target: "sip:alice@10.0.0.1:5070;transport=tcp".into(),
             route_set: vec!["<sip:edge.example.com;lr>".into()],

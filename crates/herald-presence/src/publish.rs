@@ -1,7 +1,6 @@
 //! PUBLISH (RFC 3903): a user's endpoint tells the server its presence.
 use crate::documents::PIDF;
 use crate::event::{Event, Package};
-use crate::expiry::{self, Expiry};
 use crate::publications::{Endpoint, PublishOp, UnknownEtag};
 use crate::service::PresenceService;
 use herald_pidf::{Limits, parse_pidf};
@@ -28,12 +27,7 @@ impl PresenceService {
         let req = &up.request;
         if !matches!(Event::of(req), Some(e) if e.package == Package::Presence) {
             return self
-                .reply(
-                    &up,
-                    489,
-                    Some("Bad Event (PUBLISH is for presence)"),
-                    &[(HeaderName::AllowEvents, "presence".to_owned())],
-                )
+                .bad_event(&up, Some("Bad Event (PUBLISH is for presence)"), "presence")
                 .await;
         }
         let Some(presentity) = self.domains.local_aor(&req.uri) else {
@@ -92,14 +86,8 @@ impl PresenceService {
                 }
             }
         };
-        let granted = match expiry::requested(req, &self.config.publish_expires) {
-            Expiry::TooBrief { min } => {
-                return self
-                    .reply(&up, 423, None, &[(HeaderName::MinExpires, min.to_string())])
-                    .await;
-            }
-            Expiry::Zero => 0,
-            Expiry::Granted(s) => s,
+        let Some(granted) = self.granted_expiry(&up, &self.config.publish_expires).await else {
+            return;
         };
         let op = match (if_match, doc, granted) {
             (None, None, _) => {

@@ -116,6 +116,11 @@ impl PresenceService {
         }
     }
 
+    /// The aggregate of a user with no endpoint.
+    pub(crate) fn offline(&self) -> Arc<Aggregate> {
+        self.offline.clone()
+    }
+
     /// The aggregate of `aor` now.
     pub(crate) fn aggregate_of(&self, st: &State, aor: &str) -> Arc<Aggregate> {
         st.aggregates
@@ -273,6 +278,48 @@ impl PresenceService {
     pub(crate) async fn respond(&self, up: &Upstream, mut resp: Response) {
         resp.headers.push(HeaderName::Server, self.product.clone());
         self.proxy.wire().respond(&up.key, &resp).await;
+    }
+
+    /// The seconds granted to the request's Expires within `bounds`; answers 423 with
+    /// Min-Expires (and gives `None`) when it is below the minimum.
+    pub(crate) async fn granted_expiry(
+        &self,
+        up: &Upstream,
+        bounds: &crate::config::ExpiryBounds,
+    ) -> Option<u32> {
+        match crate::expiry::requested(&up.request, bounds) {
+            Ok(granted) => Some(granted),
+            Err(min) => {
+                self.reply(up, 423, None, &[(HeaderName::MinExpires, min.to_string())])
+                    .await;
+                None
+            }
+        }
+    }
+
+    /// 489 Bad Event, with the packages we serve.
+    pub(crate) async fn bad_event(&self, up: &Upstream, reason: Option<&str>, allow: &str) {
+        self.reply(
+            up,
+            489,
+            reason,
+            &[(HeaderName::AllowEvents, allow.to_owned())],
+        )
+        .await;
+    }
+
+    /// Our Contact URI toward a peer reached over `transport` at `peer`, naming `user`.
+    pub(crate) fn contact_uri(
+        &self,
+        user: &str,
+        transport: herald_transport::Transport,
+        peer: std::net::SocketAddr,
+    ) -> String {
+        format!(
+            "sip:{user}@{};transport={}",
+            self.proxy.sent_by(transport, peer),
+            transport.as_str().to_ascii_lowercase()
+        )
     }
 
     /// The realm for a user of ours.

@@ -3,7 +3,6 @@
 //! and unsubscriptions within their dialogs.
 use crate::documents::PIDF;
 use crate::event::{ALLOW_EVENTS, Event, Package, accepts, lists_option};
-use crate::expiry::{self, Expiry};
 use crate::service::PresenceService;
 use crate::subscriptions::{Dialog, Kind, ListResource, SubId, Subscription};
 use herald_pidf::watcherinfo::WatcherEvent;
@@ -21,6 +20,19 @@ enum Target {
     Presence(String),
     Winfo(String),
     List(String),
+}
+
+/// The user part of our Contact: the user the SUBSCRIBE is addressed to, when it is
+/// plain enough to write back unescaped (else a neutral name).
+fn contact_user(to: &herald_sip::Uri) -> String {
+    to.user_unescaped()
+        .and_then(|u| String::from_utf8(u).ok())
+        .filter(|u| {
+            !u.is_empty()
+                && u.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()+".contains(c))
+        })
+        .unwrap_or_else(|| "presence".to_owned())
 }
 
 /// The parts of a SUBSCRIBE that make the dialog.
@@ -42,7 +54,9 @@ fn dialog_of(req: &Request) -> Result<Dialog, &'static str> {
     }
     .ok_or("Contact")?;
     let remote_cseq = req.cseq().map_err(|_| "CSeq")?.seq;
+    let contact_user = contact_user(&req.to().map_err(|_| "To")?.uri);
     Ok(Dialog {
+        contact_user,
         call_id,
         local_tag: format!("{:016x}", rand::random::<u64>()),
         local_uri,
@@ -63,14 +77,7 @@ impl PresenceService {
     pub(crate) async fn subscribe(self: &Arc<Self>, up: Upstream) {
         let req = &up.request;
         let Some(event) = Event::of(req) else {
-            return self
-                .reply(
-                    &up,
-                    489,
-                    None,
-                    &[(HeaderName::AllowEvents, ALLOW_EVENTS.to_owned())],
-                )
-                .await;
+            return self.bad_event(&up, None, ALLOW_EVENTS).await;
         };
         let Some(target) = self.domains.local_aor(&req.uri) else {
             return self
@@ -84,14 +91,11 @@ impl PresenceService {
             return;
         };
         let req = &up.request;
-        let granted = match expiry::requested(req, &self.config.subscribe_expires) {
-            Expiry::TooBrief { min } => {
-                return self
-                    .reply(&up, 423, None, &[(HeaderName::MinExpires, min.to_string())])
-                    .await;
-            }
-            Expiry::Zero => 0,
-            Expiry::Granted(s) => s,
+        let Some(granted) = self
+            .granted_expiry(&up, &self.config.subscribe_expires)
+            .await
+        else {
+            return;
         };
         let watcher_rules = self.rules(&watcher).await;
         let limit = watcher_rules.limits.max_subscriptions;
@@ -146,8 +150,13 @@ impl PresenceService {
         let hop = Hop::from_source(&up.source);
         let mut resp = response::from_request(req, 200, None, Some(&dialog.local_tag));
         resp.headers.push(HeaderName::Expires, granted.to_string());
-        resp.headers
-            .push(HeaderName::Contact, self.our_contact(&dialog, &hop));
+        resp.headers.push(
+            HeaderName::Contact,
+            format!(
+                "<{}>",
+                self.contact_uri(&dialog.contact_user, hop.transport, hop.remote)
+            ),
+        );
         if eventlist {
             resp.headers.push(HeaderName::Require, "eventlist");
         }
@@ -282,20 +291,6 @@ impl PresenceService {
         }
     }
 
-    /// Our Contact for a subscription's dialog, reached over `hop`.
-    fn our_contact(&self, dialog: &Dialog, hop: &Hop) -> String {
-        let user = herald_sip::Uri::parse_str(&dialog.local_uri)
-            .ok()
-            .and_then(|u| u.user_unescaped())
-            .and_then(|u| String::from_utf8(u).ok())
-            .unwrap_or_else(|| "presence".into());
-        format!(
-            "<sip:{user}@{};transport={}>",
-            self.proxy.sent_by(hop.transport, hop.remote),
-            hop.transport.as_str().to_ascii_lowercase()
-        )
-    }
-
     /// The resources of `owner`'s list: each contact with what the owner may see of it.
     /// Instance ids and last hashes of `old` resources are kept.
     pub(crate) async fn list_resources(
@@ -378,14 +373,7 @@ impl PresenceService {
         }
         let req = &up.request;
         if !matches!(Event::of(req), Some(e) if e.package == package) {
-            return self
-                .reply(
-                    &up,
-                    489,
-                    None,
-                    &[(HeaderName::AllowEvents, ALLOW_EVENTS.to_owned())],
-                )
-                .await;
+            return self.bad_event(&up, None, ALLOW_EVENTS).await;
         }
         let cseq = req.cseq().map(|c| c.seq).unwrap_or(0);
         if cseq <= last_cseq {
@@ -398,14 +386,11 @@ impl PresenceService {
                 )
                 .await;
         }
-        let granted = match expiry::requested(req, &self.config.subscribe_expires) {
-            Expiry::TooBrief { min } => {
-                return self
-                    .reply(&up, 423, None, &[(HeaderName::MinExpires, min.to_string())])
-                    .await;
-            }
-            Expiry::Zero => 0,
-            Expiry::Granted(s) => s,
+        let Some(granted) = self
+            .granted_expiry(&up, &self.config.subscribe_expires)
+            .await
+        else {
+            return;
         };
         let tag = req
             .to()

@@ -19,6 +19,8 @@ pub struct Dialog {
     pub local_tag: String,
     /// The SUBSCRIBE's To URI, as written: the From of our NOTIFYs.
     pub local_uri: String,
+    /// The user part of our Contact (the watched user, or `presence`).
+    pub contact_user: String,
     /// The SUBSCRIBE's From header value, tag included: the To of our NOTIFYs.
     pub remote: String,
     /// The watcher's Contact URI: the Request-URI of our NOTIFYs.
