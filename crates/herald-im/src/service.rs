@@ -4,7 +4,7 @@ use crate::config::ImConfig;
 use crate::content::{is_im_content, is_typing};
 use crate::offline::Offline;
 use herald_proxy::{BranchTarget, ForkOptions, ForkResult, Hop, InDialog, Proxy, Upstream};
-use herald_registrar::{AuthOutcome, Authenticator, ChallengeKind, LocationService, ServedDomains};
+use herald_registrar::{Authenticator, ChallengeKind, LocationService, ServedDomains};
 use herald_sip::{Method, Request, Response};
 use herald_store::{ImMode, SharedStore};
 use std::sync::Arc;
@@ -231,60 +231,30 @@ impl ImService {
         }
     }
 
-    /// Challenges or checks the sender; Some(AOR) when it is an enabled user of ours
-    /// whose From is its own address. Answers the request otherwise.
+    /// Challenges or checks the sender (407); Some(AOR) when it is an enabled user of
+    /// ours whose From is its own address. Answers the request otherwise.
     async fn authenticate(&self, up: &Upstream) -> Option<String> {
-        let req = &up.request;
-        let from = match req.from() {
-            Ok(f) => f,
-            Err(_) => {
-                self.reply(up, 400, Some("Bad Request (From)")).await;
-                return None;
-            }
-        };
-        let Some(from_aor) = self.domains.local_aor(&from.uri) else {
-            self.reply(
-                up,
-                403,
-                Some("Forbidden (sender is not a user of this server)"),
-            )
-            .await;
-            return None;
-        };
-        let realm = from_aor
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_owned())
-            .unwrap_or_default();
-        match self
+        let refusal = match self
             .auth
-            .authenticate(req, ChallengeKind::Proxy, &realm, up.source.remote.ip())
+            .authenticate_sender(
+                &up.request,
+                ChallengeKind::Proxy,
+                &self.domains,
+                up.source.remote.ip(),
+            )
             .await
         {
-            AuthOutcome::Authenticated(user) => {
-                if user.aor != from_aor {
-                    self.reply(
-                        up,
-                        403,
-                        Some("Forbidden (From does not match the authenticated user)"),
-                    )
-                    .await;
-                    return None;
-                }
-                Some(from_aor)
-            }
-            AuthOutcome::Challenge(ch) => {
-                let mut resp: Response = self.proxy.local_response(req, ch.status, None);
-                for v in ch.values {
-                    resp.headers.push(ch.header.clone(), v);
-                }
-                self.proxy.wire().respond(&up.key, &resp).await;
-                None
-            }
-            AuthOutcome::Forbidden => {
-                self.reply(up, 403, None).await;
-                None
-            }
+            Ok(aor) => return Some(aor),
+            Err(r) => r,
+        };
+        let mut resp: Response =
+            self.proxy
+                .local_response(&up.request, refusal.status, refusal.reason);
+        for (name, value) in refusal.headers {
+            resp.headers.push(name, value);
         }
+        self.proxy.wire().respond(&up.key, &resp).await;
+        None
     }
 
     /// A request within a dialog we record-routed (our Route entries already taken off

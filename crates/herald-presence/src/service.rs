@@ -13,7 +13,7 @@ use herald_pidf::Aggregate;
 use herald_pidf::watcherinfo::WatcherEvent;
 use herald_proxy::{Proxy, Upstream};
 use herald_registrar::{Authenticator, LocationService, ServedDomains};
-use herald_sip::{HeaderName, Request, Response, response};
+use herald_sip::{HeaderName, Response, response};
 use herald_store::SharedStore;
 use herald_transport::FlowId;
 use parking_lot::Mutex;
@@ -322,67 +322,23 @@ impl PresenceService {
         )
     }
 
-    /// The realm for a user of ours.
-    pub(crate) fn realm_of(aor: &str) -> String {
-        aor.rsplit_once('@')
-            .map(|(_, d)| d.to_owned())
-            .unwrap_or_default()
-    }
-
     /// Challenges or checks the sender of an out-of-dialog SUBSCRIBE/PUBLISH (like
     /// REGISTER: 401). Some(AOR) when it is an enabled user of ours whose From is its
     /// own address; the request is answered otherwise.
     pub(crate) async fn authenticate(&self, up: &Upstream) -> Option<String> {
-        let req: &Request = &up.request;
-        let Ok(from) = req.from() else {
-            self.reply(up, 400, Some("Bad Request (From)"), &[]).await;
-            return None;
-        };
-        let Some(from_aor) = self.domains.local_aor(&from.uri) else {
-            self.reply(
-                up,
-                403,
-                Some("Forbidden (sender is not a user of this server)"),
-                &[],
-            )
-            .await;
-            return None;
-        };
-        let realm = Self::realm_of(&from_aor);
         match self
             .auth
-            .authenticate(
-                req,
+            .authenticate_sender(
+                &up.request,
                 herald_registrar::ChallengeKind::Www,
-                &realm,
+                &self.domains,
                 up.source.remote.ip(),
             )
             .await
         {
-            herald_registrar::AuthOutcome::Authenticated(user) if user.aor == from_aor => {
-                Some(from_aor)
-            }
-            herald_registrar::AuthOutcome::Authenticated(_) => {
-                self.reply(
-                    up,
-                    403,
-                    Some("Forbidden (From does not match the authenticated user)"),
-                    &[],
-                )
-                .await;
-                None
-            }
-            herald_registrar::AuthOutcome::Challenge(ch) => {
-                let headers: Vec<(HeaderName, String)> = ch
-                    .values
-                    .into_iter()
-                    .map(|v| (ch.header.clone(), v))
-                    .collect();
-                self.reply(up, ch.status, None, &headers).await;
-                None
-            }
-            herald_registrar::AuthOutcome::Forbidden => {
-                self.reply(up, 403, None, &[]).await;
+            Ok(aor) => Some(aor),
+            Err(r) => {
+                self.reply(up, r.status, r.reason, &r.headers).await;
                 None
             }
         }

@@ -6,13 +6,16 @@
 //! - [`authn`]: digest authentication of requests against the user directory
 //!   (401/407 challenges, stale nonces, no user enumeration).
 //! - [`register`]: the REGISTER handler (RFC 3261 §10.3, RFC 5626 instance/reg-id).
+//! - [`sender`]: who sent any other request (an authenticated user writing as themselves).
 
 pub mod authn;
 pub mod domains;
 pub mod location;
 pub mod register;
+pub mod sender;
 
 pub use authn::{AuthOutcome, Authenticator, Challenge, ChallengeKind};
 pub use domains::ServedDomains;
 pub use location::{Binding, BindingKey, LocationService, MemoryLocation};
 pub use register::{Registrar, RegistrarConfig};
+pub use sender::Refusal;
