@@ -28,6 +28,7 @@ from sipclient import (
     contact_uri,
     digest_response,
     parse_challenge,
+    request_bytes,
 )
 
 CRLF = "\r\n"
@@ -485,20 +486,17 @@ class PresenceClient:
         if cseq is None:
             self.cseq += 1
             cseq = self.cseq
-        branch = "z9hG4bK" + os.urandom(8).hex()
-        host, port = self.local[0], self.local[1]
-        lines = [
-            f"{method} {ruri} SIP/2.0",
-            f"Via: SIP/2.0/{self.transport.upper()} {host}:{port};branch={branch};rport",
-            "Max-Forwards: 70",
-            f"Call-ID: {call_id or os.urandom(8).hex() + '@127.0.0.1'}",
-            f"CSeq: {cseq} {method}",
-            *headers,
-            f"Content-Length: {len(body)}",
-            "",
-            "",
-        ]
-        self.send(CRLF.join(lines).encode() + body)
+        data, branch = request_bytes(
+            method,
+            ruri,
+            self.transport,
+            self.local,
+            call_id or os.urandom(8).hex() + "@127.0.0.1",
+            cseq,
+            headers,
+            body,
+        )
+        self.send(data)
         deadline = time.monotonic() + self.timeout
         while True:
             left = deadline - time.monotonic()

@@ -209,6 +209,33 @@ def parse_challenge(value: str) -> dict[str, str]:
     return params
 
 
+def request_bytes(
+    method: str,
+    ruri: str,
+    transport: str,
+    local: tuple,
+    call_id: str,
+    cseq: int,
+    headers: list[str],
+    body: bytes = b"",
+) -> tuple[bytes, str]:
+    """A request from `local` with a fresh Via branch; returns (bytes, branch)."""
+    branch = "z9hG4bK" + os.urandom(8).hex()
+    host, port = local[0], local[1]
+    lines = [
+        f"{method} {ruri} SIP/2.0",
+        f"Via: SIP/2.0/{transport.upper()} {host}:{port};branch={branch};rport",
+        "Max-Forwards: 70",
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} {method}",
+        *headers,
+        f"Content-Length: {len(body)}",
+        "",
+        "",
+    ]
+    return CRLF.join(lines).encode() + body, branch
+
+
 class SipClient:
     """One UDP socket or TCP connection to the server; sends REGISTERs and reads answers."""
 
@@ -260,20 +287,10 @@ class SipClient:
     def request(self, method: str, ruri: str, headers: list[str], body: bytes = b"") -> Response:
         """Send one request with fresh Via/CSeq and return its final response."""
         self.cseq += 1
-        branch = "z9hG4bK" + os.urandom(8).hex()
-        host, port = self.local[0], self.local[1]
-        lines = [
-            f"{method} {ruri} SIP/2.0",
-            f"Via: SIP/2.0/{self.transport.upper()} {host}:{port};branch={branch};rport",
-            "Max-Forwards: 70",
-            f"Call-ID: {self.call_id}",
-            f"CSeq: {self.cseq} {method}",
-            *headers,
-            f"Content-Length: {len(body)}",
-            "",
-            "",
-        ]
-        self.send(CRLF.join(lines).encode() + body)
+        data, branch = request_bytes(
+            method, ruri, self.transport, self.local, self.call_id, self.cseq, headers, body
+        )
+        self.send(data)
         deadline = time.monotonic() + self.timeout
         while True:
             left = deadline - time.monotonic()
