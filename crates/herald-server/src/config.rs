@@ -1,5 +1,6 @@
 //! Settings of a running server (the binary fills them from herald.toml and flags).
 use herald_auth::Algorithm;
+use herald_conference::ConferenceConfig;
 use herald_im::ImConfig;
 use herald_presence::PresenceConfig;
 use herald_registrar::RegistrarConfig;
@@ -26,6 +27,8 @@ pub struct ServerConfig {
     pub im: ImConfig,
     /// Presence: notification pacing, expiry bounds, document limits.
     pub presence: PresenceConfig,
+    /// Group IM conferences: size, who may join, idle timeout, queues.
+    pub conference: ConferenceConfig,
     /// Host (name or address) to put in our Via and Record-Route instead of the
     /// listeners' addresses.
     pub advertise: Option<String>,
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             product: concat!("Herald/", env!("CARGO_PKG_VERSION")).into(),
             im: ImConfig::default(),
             presence: PresenceConfig::default(),
+            conference: ConferenceConfig::default(),
             advertise: None,
         }
     }

@@ -1,0 +1,1 @@
+//! Documents of group IM (being written).

@@ -1,0 +1,4 @@
+//! Group IM conferences (being written).
+mod config;
+
+pub use config::ConferenceConfig;
