@@ -81,6 +81,13 @@ impl Archiver {
         if !self.applies_to(im.sender) && !self.applies_to(im.recipient) {
             return Ok(());
         }
+        self.write(im).await
+    }
+
+    /// Writes `im` whoever sent it: the caller decided it is archived (a conference
+    /// with an archived participant archives every message). Errors as for
+    /// [`Archiver::record`].
+    pub async fn write(&self, im: ImRecord<'_>) -> Result<(), ArchiveUnavailable> {
         let rec = ArchiveRecord {
             at_ms: now_ms(),
             sender: im.sender.to_owned(),

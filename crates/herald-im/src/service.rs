@@ -16,7 +16,7 @@ pub struct ImService {
     pub(crate) domains: ServedDomains,
     pub(crate) location: Arc<dyn LocationService>,
     pub(crate) config: ImConfig,
-    archiver: Archiver,
+    archiver: Arc<Archiver>,
     pub(crate) offline: Offline,
     /// Who blocked whom (set once the presence service exists).
     filter: std::sync::OnceLock<Arc<dyn crate::SenderFilter>>,
@@ -37,7 +37,11 @@ impl ImService {
         store: SharedStore,
         config: ImConfig,
     ) -> Arc<Self> {
-        let archiver = Archiver::new(store.clone(), config.archiving, config.archiving_critical);
+        let archiver = Arc::new(Archiver::new(
+            store.clone(),
+            config.archiving,
+            config.archiving_critical,
+        ));
         let offline = Offline::new(store, config.offline_queue_limit, config.offline_expiry);
         Arc::new(ImService {
             proxy,
@@ -72,6 +76,12 @@ impl ImService {
             }
         });
         Ok(())
+    }
+
+    /// The archiving policy, shared with the conference service (a conference's IM is
+    /// archived when any participant's is).
+    pub fn archiver(&self) -> Arc<Archiver> {
+        self.archiver.clone()
     }
 
     /// Sets who decides whether a recipient blocked a sender (once).
