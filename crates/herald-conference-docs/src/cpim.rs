@@ -166,8 +166,13 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Cpim, DocError> {
             // MIME headers (RFC 2822) may be folded onto lines starting with whitespace.
             if let (Some(b' ' | b'\t'), Some((_, value))) = (line.first(), mime_headers.last_mut())
             {
-                value.push(' ');
-                value.push_str(utf8(line)?.trim());
+                let continuation = utf8(line)?.trim_matches([' ', '\t']);
+                if !continuation.is_empty() {
+                    if !value.is_empty() {
+                        value.push(' ');
+                    }
+                    value.push_str(continuation);
+                }
                 continue;
             }
             count_header()?;
