@@ -12,14 +12,17 @@ pub enum ImMode {
     Pager,
     /// A message inside an IM session (a dialog set up by INVITE) rather than a standalone request.
     Session,
+    /// A message sent in a group IM conference and fanned out by its focus.
+    Conference,
 }
 
 impl ImMode {
-    /// The stored (and exported) spelling: `"pager"` or `"session"`.
+    /// The stored (and exported) spelling: `"pager"`, `"session"` or `"conference"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ImMode::Pager => "pager",
             ImMode::Session => "session",
+            ImMode::Conference => "conference",
         }
     }
 }
@@ -33,13 +36,14 @@ impl fmt::Display for ImMode {
 impl FromStr for ImMode {
     type Err = StoreError;
 
-    /// Accepts exactly the stored spellings, `pager` and `session`.
+    /// Accepts exactly the stored spellings, `pager`, `session` and `conference`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "pager" => Ok(ImMode::Pager),
             "session" => Ok(ImMode::Session),
+            "conference" => Ok(ImMode::Conference),
             other => Err(StoreError::Invalid(format!(
-                "IM mode {other:?} is neither \"pager\" nor \"session\""
+                "IM mode {other:?} is not \"pager\", \"session\" or \"conference\""
             ))),
         }
     }
@@ -50,13 +54,15 @@ impl FromStr for ImMode {
 pub struct ArchiveRecord {
     /// When the server handled the message, in unix epoch milliseconds.
     pub at_ms: i64,
-    /// The sender's AOR, `user@domain` (domain lower-cased on insert).
+    /// The sender's AOR, `user@domain` (a `sip:` scheme dropped and the domain lower-cased
+    /// on insert).
     pub sender: String,
-    /// The recipient's AOR, `user@domain` (domain lower-cased on insert).
+    /// The recipient's AOR, `user@domain`, or a conference's `conf-<id>@domain` (a `sip:`
+    /// scheme dropped and the domain lower-cased on insert).
     pub recipient: String,
     /// The Call-ID of the request that carried the message.
     pub call_id: String,
-    /// Page mode or session mode.
+    /// Page mode, session mode or a conference.
     pub mode: ImMode,
     /// The Content-Type header value.
     pub content_type: String,

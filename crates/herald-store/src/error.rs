@@ -13,6 +13,12 @@ pub enum StoreError {
     /// [`Store::remove_contact`](crate::Store::remove_contact) a contact not on the list.
     #[error("no such user {0}")]
     NotFound(String),
+    /// No conference with this address was recorded as started.
+    #[error("no such conference {0}")]
+    NoSuchConference(String),
+    /// A conference with this address was already recorded as started.
+    #[error("conference {0} already exists")]
+    ConferenceExists(String),
     /// The caller passed a value the store refuses (reserved or malformed name, bad HA1, ...).
     #[error("invalid input: {0}")]
     Invalid(String),

@@ -5,19 +5,21 @@
 //! backend can implement the same trait with the same schema and queries (sqlx covers both).
 //!
 //! The store holds the user directory, the queue of instant messages waiting for offline
-//! recipients, the IM archive, and the durable side of presence: contact lists, access
-//! levels, privacy mode and presence policies. Passwords are never stored: callers pass the
-//! digest HA1 values (MD5 and SHA-256, hex) computed for the user's realm. IM times are unix
-//! epoch milliseconds, given by the caller.
+//! recipients, the IM archive (pager, session and conference messages), the durable side of
+//! presence (contact lists, access levels, privacy mode), user policies (presence limits, who
+//! may create conferences) and the monitoring records of group IM conferences. Passwords are
+//! never stored: callers pass the digest HA1 values (MD5 and SHA-256, hex) computed for the
+//! user's realm. IM and conference times are unix epoch milliseconds, given by the caller.
 //!
 //! Layout: backend-independent types and rules live at the crate root (`user`, `offline`,
-//! `archive`, `contacts`, `access`, `policy`, `validate`, `error`); each backend has its own
-//! module with one file per kind of data (`sqlite/users.rs`, `sqlite/offline.rs`,
+//! `archive`, `contacts`, `access`, `policy`, `conference`, `validate`, `error`); each backend
+//! has its own module with one file per kind of data (`sqlite/users.rs`, `sqlite/offline.rs`,
 //! `sqlite/contacts.rs`, ...) and its own migrations under `migrations/<backend>/`.
 
 mod access;
 mod archive;
 mod clock;
+mod conference;
 mod contacts;
 mod error;
 mod offline;
@@ -28,6 +30,7 @@ mod validate;
 
 pub use access::{ACCESS_LEVELS, AccessRule, AccessSubject};
 pub use archive::{ArchiveRecord, ImMode};
+pub use conference::ConferenceRecord;
 pub use contacts::{ContactEntry, NewContact};
 pub use error::StoreError;
 pub use offline::{NewOfflineMessage, OfflineMessage};
@@ -183,7 +186,53 @@ pub trait Store: Send + Sync + 'static {
     /// if none is).
     async fn policy(&self, user: Option<&str>) -> Result<PolicyLimits, StoreError>;
 
-    /// The limits that apply to `user`: each from their own policy, else the server-wide
-    /// one, else [`PolicyLimits::DEFAULT`].
+    /// The policy that applies to `user` (limits, whether they may create conferences): each
+    /// setting from their own policy, else the server-wide one, else [`PolicyLimits::DEFAULT`].
     async fn effective_policy(&self, user: &str) -> Result<EffectivePolicy, StoreError>;
+
+    // Conference monitoring. `uri` is the conference's address, `conf-<id>@domain` or
+    // `sip:conf-<id>@domain` (stored without the scheme, domain lower-cased); anything else
+    // is [`StoreError::Invalid`]. Creators and participants are AORs (`sip:` optional) that
+    // need not be stored users: records are history and stay when users are removed. Times
+    // are unix epoch milliseconds given by the caller.
+
+    /// Records that `creator` started the conference `uri` at `started_ms` (running, no
+    /// participants, no messages). [`StoreError::ConferenceExists`] if `uri` was recorded before.
+    async fn conference_started(
+        &self,
+        uri: &str,
+        creator: &str,
+        started_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Records that `aor` joined the conference `uri`. Idempotent: a participant who joins
+    /// again keeps their first join time and place in the order. Taken even after the end
+    /// is recorded (concurrent writers may deliver a join late).
+    /// [`StoreError::NoSuchConference`] if `uri` was never started.
+    async fn conference_joined(
+        &self,
+        uri: &str,
+        aor: &str,
+        joined_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Records that the running conference `uri` ended at `ended_ms` after `message_count`
+    /// messages, for `reason` (a short phrase: 1 to 256 characters, no control characters).
+    /// [`StoreError::NoSuchConference`] if `uri` was never started, [`StoreError::Invalid`]
+    /// if it has already ended.
+    async fn conference_ended(
+        &self,
+        uri: &str,
+        ended_ms: i64,
+        message_count: u64,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The `limit` most recently started conferences, newest first, with their participants.
+    async fn conference_records(&self, limit: u32) -> Result<Vec<ConferenceRecord>, StoreError>;
+
+    /// Ends every conference still recorded as running at `now_ms` with `reason` (their
+    /// message count stays as stored); returns how many. Run at start-up, before any
+    /// conference starts, for the records a crash left open ("server restart").
+    async fn close_open_conferences(&self, now_ms: i64, reason: &str) -> Result<u64, StoreError>;
 }

@@ -1,8 +1,9 @@
-//! Presence policies: how many contacts, subscriptions and prompted watchers a user may have.
+//! User policies: how many contacts, subscriptions and prompted watchers a user may have, and
+//! whether they may create conferences.
 //!
-//! Each limit is looked up per user first, then in the server-wide policy, then in the
-//! built-in [`PolicyLimits::DEFAULT`]; each limit is resolved on its own, so a user policy
-//! that sets only `max_contacts` still inherits the other two.
+//! Each setting is looked up per user first, then in the server-wide policy, then in the
+//! built-in [`PolicyLimits::DEFAULT`]; each is resolved on its own, so a user policy that sets
+//! only `max_contacts` still inherits the others.
 
 /// Hard ceiling of `max_contacts`: [`Store::set_policy`](crate::Store::set_policy) refuses
 /// more with [`StoreError::Invalid`](crate::StoreError::Invalid).
@@ -11,7 +12,7 @@ pub const MAX_CONTACTS_CEILING: u32 = 1000;
 // The built-in default must itself be a limit set_policy would accept.
 const _: () = assert!(PolicyLimits::DEFAULT.max_contacts <= MAX_CONTACTS_CEILING);
 
-/// Presence limits as stored for one user or server-wide. `None` = inherit
+/// A policy as stored for one user or server-wide. `None` = inherit
 /// (per-user → server-wide stored → built-in default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PolicyLimits {
@@ -21,32 +22,40 @@ pub struct PolicyLimits {
     pub max_subscriptions: Option<u32>,
     /// Most watchers waiting for the user to allow or block them.
     pub max_prompted: Option<u32>,
+    /// Whether the user may create conferences (joining one is not limited by this).
+    pub create_conferences: Option<bool>,
 }
 
 impl PolicyLimits {
-    /// Built-in defaults: 250 contacts, 1000 subscriptions per user, 200 prompted watchers.
+    /// Built-in defaults: 250 contacts, 1000 subscriptions per user, 200 prompted watchers,
+    /// everyone may create conferences.
     pub const DEFAULT: EffectivePolicy = EffectivePolicy {
         max_contacts: 250,
         max_subscriptions: 1000,
         max_prompted: 200,
+        create_conferences: true,
     };
 
-    /// Each limit set here, else the one set in `fallback`.
+    /// Each setting set here, else the one set in `fallback`.
     pub fn or(self, fallback: PolicyLimits) -> PolicyLimits {
         PolicyLimits {
             max_contacts: self.max_contacts.or(fallback.max_contacts),
             max_subscriptions: self.max_subscriptions.or(fallback.max_subscriptions),
             max_prompted: self.max_prompted.or(fallback.max_prompted),
+            create_conferences: self.create_conferences.or(fallback.create_conferences),
         }
     }
 
-    /// Each limit set here, else the built-in default.
+    /// Each setting set here, else the built-in default.
     pub fn resolve(self) -> EffectivePolicy {
         let default = PolicyLimits::DEFAULT;
         EffectivePolicy {
             max_contacts: self.max_contacts.unwrap_or(default.max_contacts),
             max_subscriptions: self.max_subscriptions.unwrap_or(default.max_subscriptions),
             max_prompted: self.max_prompted.unwrap_or(default.max_prompted),
+            create_conferences: self
+                .create_conferences
+                .unwrap_or(default.create_conferences),
         }
     }
 
@@ -56,7 +65,7 @@ impl PolicyLimits {
     }
 }
 
-/// The limits that apply to a user, every one resolved.
+/// The policy that applies to a user, every setting resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EffectivePolicy {
     /// Most contacts on the user's contact list.
@@ -65,6 +74,8 @@ pub struct EffectivePolicy {
     pub max_subscriptions: u32,
     /// Most watchers waiting for the user to allow or block them.
     pub max_prompted: u32,
+    /// Whether the user may create conferences.
+    pub create_conferences: bool,
 }
 
 #[cfg(test)]
@@ -81,6 +92,7 @@ mod tests {
             max_contacts: Some(500),
             max_subscriptions: Some(20),
             max_prompted: None,
+            create_conferences: Some(false),
         };
         assert_eq!(
             user.or(server).resolve(),
@@ -88,8 +100,16 @@ mod tests {
                 max_contacts: 10,
                 max_subscriptions: 20,
                 max_prompted: 200,
+                create_conferences: false,
             }
         );
+        let allowed = PolicyLimits {
+            create_conferences: Some(true),
+            ..PolicyLimits::default()
+        };
+        assert!(allowed.or(server).resolve().create_conferences);
+        assert!(PolicyLimits::default().resolve().create_conferences);
+        assert!(!allowed.is_empty());
         assert_eq!(PolicyLimits::default().resolve(), PolicyLimits::DEFAULT);
         assert!(PolicyLimits::default().is_empty());
         assert!(!server.is_empty());

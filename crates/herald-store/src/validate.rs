@@ -16,6 +16,8 @@ const MAX_DOMAIN_LEN: usize = 253;
 const MAX_DISPLAY_NAME_LEN: usize = 256;
 /// Prefix of conference focus URIs, which live in the same namespace as users.
 const RESERVED_CONFERENCE_PREFIX: &str = "conf-";
+/// Longest reason a conference ended for, in characters (it is a short phrase).
+const MAX_END_REASON_CHARS: usize = 256;
 const MD5_HEX_LEN: usize = 32;
 /// Longest contact group name, in characters.
 const MAX_GROUP_NAME_CHARS: usize = 64;
@@ -88,14 +90,15 @@ pub(crate) fn offline_message(new: NewOfflineMessage) -> Result<NewOfflineMessag
     })
 }
 
-/// Checks an archive record: both AORs canonical (so queries by AOR find it) and header
+/// Checks an archive record: both AORs canonical, without a `sip:`/`sips:` scheme (so
+/// queries by AOR find it; a conference's address is often at hand as a URI) and header
 /// values free of line breaks (exports put them in CSV and JSON lines).
 pub(crate) fn archive_record(rec: ArchiveRecord) -> Result<ArchiveRecord, StoreError> {
     check_header_value("Call-ID", &rec.call_id)?;
     check_header_value("content type", &rec.content_type)?;
     Ok(ArchiveRecord {
-        sender: canonical_aor(&rec.sender)?,
-        recipient: canonical_aor(&rec.recipient)?,
+        sender: canonical_aor(without_sip_scheme(&rec.sender))?,
+        recipient: canonical_aor(without_sip_scheme(&rec.recipient))?,
         ..rec
     })
 }
@@ -261,6 +264,47 @@ pub(crate) fn policy_limits(limits: PolicyLimits) -> Result<PolicyLimits, StoreE
     Ok(limits)
 }
 
+/// The key of a conference: its address (`sip:` optional) as `conf-<id>@domain` with the
+/// domain lower-cased. A user part without the `conf-` prefix is refused: it cannot be a
+/// conference, and taking it would mix users and conferences up.
+pub(crate) fn conference_uri(uri: &str) -> Result<String, StoreError> {
+    let aor = presence_aor(uri)?;
+    if !has_conference_prefix(&aor) {
+        return Err(StoreError::Invalid(format!(
+            "conference address {uri:?} does not begin with conf-"
+        )));
+    }
+    Ok(aor)
+}
+
+/// Someone named in a conference record (its creator, a participant): an AOR, `sip:`
+/// optional, need not be a local user.
+pub(crate) fn conference_member(aor: &str) -> Result<String, StoreError> {
+    presence_aor(aor)
+}
+
+/// Why a conference ended: a short single-line phrase, shown in listings.
+pub(crate) fn end_reason(reason: &str) -> Result<&str, StoreError> {
+    let chars = reason.chars().count();
+    if reason.trim().is_empty() || chars > MAX_END_REASON_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "end reason {reason:?} must be 1 to {MAX_END_REASON_CHARS} characters"
+        )));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "end reason {reason:?} contains control characters"
+        )));
+    }
+    Ok(reason)
+}
+
+/// A message count as stored (a signed 64-bit column).
+pub(crate) fn message_count(count: u64) -> Result<i64, StoreError> {
+    i64::try_from(count)
+        .map_err(|_| StoreError::Invalid(format!("message count {count} is too large")))
+}
+
 /// Stored header values are written back into SIP requests, where a CR or LF would let them
 /// inject headers; tabs are ordinary header whitespace.
 fn check_header_value(field: &str, value: &str) -> Result<(), StoreError> {
@@ -294,11 +338,11 @@ fn check_username(username: &str) -> Result<(), StoreError> {
     {
         return invalid("contains whitespace or control characters");
     }
-    if username
-        .get(..RESERVED_CONFERENCE_PREFIX.len())
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_CONFERENCE_PREFIX))
-    {
-        return invalid("starts with the reserved prefix 'conf-'");
+    if has_conference_prefix(username) {
+        return Err(StoreError::Invalid(format!(
+            "username {username:?}: user names beginning with conf- are reserved for \
+             conference URIs"
+        )));
     }
     if let Some(bad) = username.chars().find(|&c| !is_user_part_char(c)) {
         return invalid(&format!(
@@ -306,6 +350,12 @@ fn check_username(username: &str) -> Result<(), StoreError> {
         ));
     }
     Ok(())
+}
+
+/// Whether a user part starts with `conf-` in any case: the conference focus's namespace.
+fn has_conference_prefix(user: &str) -> bool {
+    user.get(..RESERVED_CONFERENCE_PREFIX.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_CONFERENCE_PREFIX))
 }
 
 /// RFC 3261 `unreserved` and `user-unreserved`, without `+`.
@@ -455,6 +505,64 @@ mod tests {
     }
 
     #[test]
+    fn conf_prefix_is_reserved_with_a_clear_reason() {
+        for name in ["conf-1", "CONF-room", "cOnF-"] {
+            let Err(StoreError::Invalid(why)) = new_user_record(new_user(name, "example.com"), 0)
+            else {
+                panic!("{name} should be refused");
+            };
+            assert_eq!(
+                why,
+                format!(
+                    "username {name:?}: user names beginning with conf- are reserved for \
+                     conference URIs"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn conference_uris_are_conf_addresses_in_canonical_form() {
+        assert_eq!(
+            conference_uri("sip:conf-AB12@Example.COM").unwrap(),
+            "conf-AB12@example.com"
+        );
+        assert_eq!(
+            conference_uri(" CONF-x@example.com ").unwrap(),
+            "CONF-x@example.com"
+        );
+        for bad in [
+            "alice@example.com",
+            "conf@example.com",
+            "xconf-1@example.com",
+            "conf-1",
+            "conf-1@",
+            "conf-1@exa mple.com",
+            "conf-<1>@example.com",
+            "tel:conf-1@example.com",
+        ] {
+            assert!(is_invalid(conference_uri(bad)), "{bad:?} should be refused");
+        }
+        assert_eq!(
+            conference_member("sip:Bob@EXAMPLE.com").unwrap(),
+            "Bob@example.com"
+        );
+        assert!(is_invalid(conference_member("bob")));
+    }
+
+    #[test]
+    fn end_reasons_are_short_single_lines_and_counts_fit_the_column() {
+        assert_eq!(end_reason("server restart").unwrap(), "server restart");
+        assert!(end_reason(&"é".repeat(MAX_END_REASON_CHARS)).is_ok());
+        for bad in ["", " \t", "a\nb", &"r".repeat(MAX_END_REASON_CHARS + 1)] {
+            assert!(is_invalid(end_reason(bad)), "{bad:?} should be refused");
+        }
+        assert_eq!(message_count(0).unwrap(), 0);
+        assert_eq!(message_count(1 << 62).unwrap(), 1 << 62);
+        assert!(is_invalid(message_count(u64::MAX)));
+    }
+
+    #[test]
     fn rejects_bad_domains() {
         for domain in [
             "",
@@ -557,6 +665,17 @@ mod tests {
         let stored = archive_record(rec.clone()).unwrap();
         assert_eq!(stored.sender, "bob@example.com");
         assert_eq!(stored.recipient, "Alice@example.com");
+        let to_conference = ArchiveRecord {
+            sender: "SIP:bob@example.com".to_owned(),
+            recipient: "sip:conf-1@EXAMPLE.com".to_owned(),
+            ..rec.clone()
+        };
+        let stored = archive_record(to_conference).unwrap();
+        assert_eq!(
+            (stored.sender.as_str(), stored.recipient.as_str()),
+            ("bob@example.com", "conf-1@example.com"),
+            "the scheme is dropped"
+        );
         assert_eq!(stored.body, vec![0xff, 0x00], "bodies are kept as bytes");
         let mut bad = rec.clone();
         bad.call_id = "c1\r\n".to_owned();
@@ -695,6 +814,7 @@ mod tests {
             max_contacts: c,
             max_subscriptions: s,
             max_prompted: p,
+            create_conferences: Some(false),
         };
         let ok = limits(Some(MAX_CONTACTS_CEILING), Some(u32::MAX), Some(1));
         assert_eq!(policy_limits(ok).unwrap(), ok);

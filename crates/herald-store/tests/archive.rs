@@ -150,11 +150,42 @@ async fn bad_archive_input_is_refused() {
 }
 
 #[tokio::test]
+async fn conference_messages_are_archived_with_their_mode() {
+    let store = store().await;
+    let mut rec = archive_record(T0, "alice@example.com", "conf-42@example.com", "to all");
+    rec.mode = ImMode::Conference;
+    // The focus knows the conference by its URI.
+    store
+        .archive(ArchiveRecord {
+            recipient: "sip:conf-42@EXAMPLE.com".to_owned(),
+            ..rec.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .archived_for("conf-42@example.com", 0, None)
+            .await
+            .unwrap(),
+        [rec.clone()]
+    );
+    assert_eq!(
+        store
+            .archived_for("alice@example.com", 0, None)
+            .await
+            .unwrap(),
+        [rec]
+    );
+}
+
+#[tokio::test]
 async fn im_mode_spellings() {
     assert_eq!(ImMode::Pager.as_str(), "pager");
     assert_eq!(ImMode::Session.to_string(), "session");
     assert_eq!("pager".parse::<ImMode>().unwrap(), ImMode::Pager);
     assert_eq!("session".parse::<ImMode>().unwrap(), ImMode::Session);
+    assert_eq!(ImMode::Conference.as_str(), "conference");
+    assert_eq!("conference".parse::<ImMode>().unwrap(), ImMode::Conference);
     assert!(matches!(
         "Pager".parse::<ImMode>(),
         Err(StoreError::Invalid(_))

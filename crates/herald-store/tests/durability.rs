@@ -62,6 +62,7 @@ async fn presence_data_survives_reopen() {
     };
     let server_limits = PolicyLimits {
         max_prompted: Some(9),
+        create_conferences: Some(false),
         ..PolicyLimits::default()
     };
 
@@ -111,6 +112,7 @@ async fn presence_data_survives_reopen() {
             max_contacts: 30,
             max_subscriptions: 1000,
             max_prompted: 9,
+            create_conferences: false,
         }
     );
 }

@@ -105,11 +105,14 @@ async fn import_repeating_a_user_within_the_batch_fails_as_a_whole() {
 async fn import_with_one_invalid_user_fails_as_a_whole() {
     let store = SqliteStore::open_in_memory().await.unwrap();
     let mut batch = numbered_users(10);
-    batch.push(new_user("conf-room", "example.com", 1));
-    assert!(matches!(
-        store.import_users(batch).await,
-        Err(StoreError::Invalid(_))
-    ));
+    batch.push(new_user("Conf-room", "example.com", 1));
+    match store.import_users(batch).await {
+        Err(StoreError::Invalid(why)) => assert!(
+            why.contains("\"Conf-room\": user names beginning with conf- are reserved"),
+            "{why}"
+        ),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
     assert_eq!(store.user_count().await.unwrap(), 0);
 }
 

@@ -1,4 +1,4 @@
-//! Presence policies: per-user over server-wide over built-in defaults, each limit on its own;
+//! User policies: per-user over server-wide over built-in defaults, each setting on its own;
 //! replacing, clearing, refused limits, and what removing a user does to their policy.
 
 mod common;
@@ -33,6 +33,7 @@ fn limits(
         max_contacts: contacts,
         max_subscriptions: subscriptions,
         max_prompted: prompted,
+        create_conferences: None,
     }
 }
 
@@ -41,7 +42,23 @@ fn effective(contacts: u32, subscriptions: u32, prompted: u32) -> EffectivePolic
         max_contacts: contacts,
         max_subscriptions: subscriptions,
         max_prompted: prompted,
+        create_conferences: true,
     }
+}
+
+fn conferences(allowed: Option<bool>) -> PolicyLimits {
+    PolicyLimits {
+        create_conferences: allowed,
+        ..PolicyLimits::default()
+    }
+}
+
+async fn may_create_conferences(store: &SharedStore, user: &str) -> bool {
+    store
+        .effective_policy(user)
+        .await
+        .unwrap()
+        .create_conferences
 }
 
 #[tokio::test]
@@ -217,5 +234,79 @@ async fn removing_a_user_drops_their_policy_but_not_the_server_wide_one() {
     assert_eq!(
         store.effective_policy(ALICE).await.unwrap(),
         effective(250, 40, 200)
+    );
+}
+
+#[tokio::test]
+async fn creating_conferences_is_allowed_unless_the_user_or_server_policy_says_no() {
+    let store = store_with_users().await;
+    assert!(may_create_conferences(&store, ALICE).await);
+
+    store
+        .set_policy(None, conferences(Some(false)))
+        .await
+        .unwrap();
+    assert!(!may_create_conferences(&store, ALICE).await);
+    assert!(!may_create_conferences(&store, BOB).await);
+    assert_eq!(
+        store.policy(None).await.unwrap(),
+        conferences(Some(false)),
+        "stored and read back on its own"
+    );
+
+    // A user's own setting counts before the server-wide one, both ways.
+    store
+        .set_policy(Some(ALICE), conferences(Some(true)))
+        .await
+        .unwrap();
+    assert!(may_create_conferences(&store, ALICE).await);
+    assert!(!may_create_conferences(&store, BOB).await);
+    store
+        .set_policy(None, conferences(Some(true)))
+        .await
+        .unwrap();
+    store
+        .set_policy(Some(BOB), conferences(Some(false)))
+        .await
+        .unwrap();
+    assert!(!may_create_conferences(&store, BOB).await);
+
+    // It does not disturb the limits inherited beside it.
+    store
+        .set_policy(
+            Some(BOB),
+            PolicyLimits {
+                max_contacts: Some(9),
+                ..conferences(Some(false))
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.effective_policy(BOB).await.unwrap(),
+        EffectivePolicy {
+            max_contacts: 9,
+            create_conferences: false,
+            ..PolicyLimits::DEFAULT
+        }
+    );
+
+    // Inherited again once cleared.
+    store
+        .set_policy(Some(BOB), PolicyLimits::default())
+        .await
+        .unwrap();
+    assert!(may_create_conferences(&store, BOB).await);
+    store
+        .set_policy(None, PolicyLimits::default())
+        .await
+        .unwrap();
+    store
+        .set_policy(Some(ALICE), PolicyLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.effective_policy(ALICE).await.unwrap(),
+        PolicyLimits::DEFAULT
     );
 }

@@ -287,6 +287,27 @@ async fn invalid_new_users_are_rejected_and_not_stored() {
 }
 
 #[tokio::test]
+async fn conf_user_names_are_reserved_for_conferences_in_any_case() {
+    let store = store().await;
+    for name in ["conf-1234", "CONF-room", "Conf-"] {
+        match store.add_user(new_user(name, "example.com", 1)).await {
+            Err(StoreError::Invalid(why)) => assert!(
+                why.contains("user names beginning with conf- are reserved for conference URIs"),
+                "{why}"
+            ),
+            other => panic!("{name} should be refused, got {other:?}"),
+        }
+    }
+    for name in ["conf", "conference", "myconf-1", "con-f"] {
+        store
+            .add_user(new_user(name, "example.com", 1))
+            .await
+            .unwrap_or_else(|e| panic!("{name} is an ordinary name: {e}"));
+    }
+    assert_eq!(store.user_count().await.unwrap(), 4);
+}
+
+#[tokio::test]
 async fn malformed_aors_are_invalid_not_missing() {
     let store = store().await;
     for aor in ["alice", "@example.com", "alice@", "a@b@c"] {

@@ -2,7 +2,9 @@
 //! uses the data directory, or sent over the server's local admin socket
 //! (`DATA_DIR/admin.sock`, JSON lines) so that changes take effect at once (cached
 //! credentials dropped, registrations of removed or disabled users ended, presence
-//! re-evaluated for watchers after a change of contact lists, access levels or policies).
+//! re-evaluated for watchers after a change of contact lists, access levels or presence
+//! limits). Who may create conferences needs no such step: the conference service reads the
+//! policy from the store each time a conference is created.
 use crate::{presence_admin, users};
 use anyhow::{Context, Result, anyhow};
 use herald_store::{NewUser, PolicyLimits, SharedStore, StoreError};
@@ -71,18 +73,23 @@ pub enum AdminCommand {
         owner: String,
         on: bool,
     },
-    /// Sets the limits given (the others keep their stored value), for `user` or server-wide.
+    /// Sets the settings given (the others keep their stored value), for `user` or
+    /// server-wide.
     PolicySet {
         user: Option<String>,
         max_contacts: Option<u32>,
         max_subscriptions: Option<u32>,
         max_prompted: Option<u32>,
+        /// Whether the user may create conferences. Absent from a command sent by an older
+        /// CLI: it then means "keep".
+        #[serde(default)]
+        create_conferences: Option<bool>,
     },
-    /// Drops the stored limits of `user`, or the server-wide ones.
+    /// Drops the stored policy of `user`, or the server-wide one.
     PolicyClear {
         user: Option<String>,
     },
-    /// The limits in force for `user` (or server-wide) and where each comes from.
+    /// The policy in force for `user` (or server-wide) and where each setting comes from.
     PolicyShow {
         user: Option<String>,
     },
@@ -266,11 +273,13 @@ pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, 
             max_contacts,
             max_subscriptions,
             max_prompted,
+            create_conferences,
         } => {
             let limits = PolicyLimits {
                 max_contacts,
                 max_subscriptions,
                 max_prompted,
+                create_conferences,
             };
             presence_admin::policy_set(store, user.as_deref(), limits).await
         }
@@ -463,6 +472,34 @@ mod tests {
         assert!(
             set_archiving(&store, "bob", Some(true)).await.is_err(),
             "not an address"
+        );
+    }
+
+    #[tokio::test]
+    async fn conf_user_names_are_refused_by_add_and_import() {
+        let store = store_with_alice().await;
+        let reserved = "user names beginning with conf- are reserved for conference URIs";
+        let add = AdminCommand::UserAdd {
+            address: "sip:Conf-Room@example.com".to_owned(),
+            password: "pw".to_owned(),
+            display_name: None,
+        };
+        let err = execute(&store, add).await.err().unwrap();
+        assert!(err.to_string().contains(reserved), "{err:#}");
+
+        let users = ["bob@example.com", "conf-1@example.com"]
+            .into_iter()
+            .map(|address| ImportedUser::from(users::new_user(address, "pw", None).unwrap()))
+            .collect();
+        let err = execute(&store, AdminCommand::UserImport { users })
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains(reserved), "{err:#}");
+        assert_eq!(
+            user_list(&store).await,
+            "alice@example.com\tenabled\tarchiving=default\tAlice",
+            "nothing was added"
         );
     }
 

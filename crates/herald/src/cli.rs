@@ -45,10 +45,13 @@ pub enum Command {
     /// one uses this data directory).
     #[command(subcommand)]
     Access(AccessCommand),
-    /// Manage presence limits, server-wide or per user (works through the running server
-    /// when one uses this data directory).
+    /// Manage user policies, server-wide or per user: presence limits and who may create
+    /// conferences (works through the running server when one uses this data directory).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// List the monitoring records of group IM conferences, newest first (reads the store
+    /// directly, whether a server runs or not).
+    Conferences(ConferencesArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -235,14 +238,15 @@ impl OnOff {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Set presence limits, server-wide or (with --user) for one user.
+    /// Set presence limits or who may create conferences, server-wide or (with --user) for
+    /// one user.
     ///
-    /// Limits not given keep their stored value. A user's limit not set for them comes from
-    /// the server-wide limits, and one not set there either is the built-in default.
+    /// Settings not given keep their stored value. A user's setting not set for them comes
+    /// from the server-wide policy, and one not set there either is the built-in default.
     Set(PolicySetArgs),
-    /// Drop the stored limits, server-wide or (with --user) for one user.
+    /// Drop the stored policy, server-wide or (with --user) for one user.
     ///
-    /// A user's limits then come from the server-wide ones; server-wide ones from the
+    /// A user's settings then come from the server-wide ones; server-wide ones from the
     /// built-in defaults.
     Clear {
         /// The user whose limits to drop, as user@domain or sip:user@domain (default: the
@@ -250,10 +254,10 @@ pub enum PolicyCommand {
         #[arg(long, value_name = "ADDRESS")]
         user: Option<String>,
     },
-    /// Show the limits in force, server-wide or (with --user) for one user.
+    /// Show the policy in force, server-wide or (with --user) for one user.
     ///
-    /// One "limit<TAB>value<TAB>source" line per limit, the source saying where the value
-    /// comes from: user, server or default.
+    /// One "setting<TAB>value<TAB>source" line per setting, the source saying where the
+    /// value comes from: user, server or default.
     Show {
         /// The user whose limits to show, as user@domain or sip:user@domain (default: the
         /// server-wide limits).
@@ -267,7 +271,7 @@ pub enum PolicyCommand {
     ArgGroup::new("limits")
         .required(true)
         .multiple(true)
-        .args(["max_contacts", "max_subscriptions", "max_prompted"])
+        .args(["max_contacts", "max_subscriptions", "max_prompted", "create_conferences"])
 ))]
 pub struct PolicySetArgs {
     /// The user these limits are for, as user@domain or sip:user@domain (default: the
@@ -286,6 +290,37 @@ pub struct PolicySetArgs {
     /// (at least 1; built-in default 200).
     #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..))]
     pub max_prompted: Option<u32>,
+    /// Whether a user may create group IM conferences (joining one is not affected; built-in
+    /// default yes). Takes effect for the next conference created.
+    #[arg(long, value_name = "YES|NO")]
+    pub create_conferences: Option<YesNo>,
+}
+
+/// A yes/no setting as typed on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+impl YesNo {
+    pub fn is_yes(self) -> bool {
+        self == YesNo::Yes
+    }
+}
+
+/// Most records `herald conferences` lists at once.
+pub const MAX_CONFERENCE_LIST: u32 = 100_000;
+
+#[derive(Debug, Args)]
+pub struct ConferencesArgs {
+    /// How many of the most recently started conferences to list.
+    #[arg(long, value_name = "N", default_value_t = 50,
+          value_parser = value_parser!(u32).range(1..=i64::from(MAX_CONFERENCE_LIST)))]
+    pub limit: u32,
+    /// One JSON object per line instead of tab-separated columns.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -510,5 +545,62 @@ mod tests {
             cli.command,
             Command::Policy(PolicyCommand::Show { user: None })
         ));
+    }
+
+    #[test]
+    fn policy_set_takes_create_conferences_alone_or_with_limits() {
+        for (word, expected) in [("yes", YesNo::Yes), ("no", YesNo::No)] {
+            let cli = parse(&["policy", "set", "--create-conferences", word]).unwrap();
+            let Command::Policy(PolicyCommand::Set(args)) = cli.command else {
+                panic!("parsed as {:?}", cli.command);
+            };
+            assert_eq!(args.create_conferences, Some(expected));
+            assert_eq!(args.max_contacts, None);
+            assert_eq!(args.user, None);
+        }
+        assert!(YesNo::Yes.is_yes() && !YesNo::No.is_yes());
+        let cli = parse(&[
+            "policy",
+            "set",
+            "--user",
+            "a@x.org",
+            "--max-contacts",
+            "5",
+            "--create-conferences",
+            "no",
+        ])
+        .unwrap();
+        let Command::Policy(PolicyCommand::Set(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(
+            (args.max_contacts, args.create_conferences),
+            (Some(5), Some(YesNo::No))
+        );
+        for bad in ["maybe", "true", ""] {
+            let err = parse(&["policy", "set", "--create-conferences", bad]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn conferences_lists_fifty_as_text_by_default() {
+        let cli = parse(&["conferences"]).unwrap();
+        let Command::Conferences(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.limit, 50);
+        assert!(!args.json);
+        let cli = parse(&["conferences", "--limit", "3", "--json"]).unwrap();
+        let Command::Conferences(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.limit, 3);
+        assert!(args.json);
+        for bad in ["0", "lots", "100001"] {
+            let err = parse(&["conferences", "--limit", bad]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+        }
+        assert!(parse(&["conferences", "--limit", "-1"]).is_err());
     }
 }

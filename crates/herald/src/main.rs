@@ -2,6 +2,7 @@
 mod admin;
 mod archive;
 mod cli;
+mod conferences;
 mod demo;
 mod presence_admin;
 mod settings;
@@ -47,6 +48,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Contacts(cmd) => administer(&cli.data_dir, cmd.into()).await,
         Command::Access(cmd) => administer(&cli.data_dir, cmd.into()).await,
         Command::Policy(cmd) => administer(&cli.data_dir, cmd.into()).await,
+        Command::Conferences(args) => conferences::run(&cli.data_dir, args).await,
     }
 }
 

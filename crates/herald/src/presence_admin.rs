@@ -1,10 +1,12 @@
-//! Presence administration: contact lists, access levels, privacy mode and presence limits.
+//! Presence administration: contact lists, access levels, privacy mode, and user policies
+//! (presence limits and who may create conferences).
 //!
 //! These run inside [`admin::execute`](crate::admin::execute), so they work the same on the
-//! store directly and through a running server's admin socket; every change reports
-//! [`Effect::PresenceRulesChanged`] so a running server re-evaluates what watchers see.
+//! store directly and through a running server's admin socket; every change that can alter
+//! what watchers see reports [`Effect::PresenceRulesChanged`] so a running server
+//! re-evaluates it.
 use crate::admin::{AdminCommand, Effect, aor_of, store_err};
-use crate::cli::{AccessCommand, ContactsCommand, PolicyCommand};
+use crate::cli::{AccessCommand, ContactsCommand, PolicyCommand, YesNo};
 use anyhow::{Result, anyhow};
 use herald_store::{
     AccessSubject, ContactEntry, NewContact, PolicyLimits, SharedStore, StoreError,
@@ -69,6 +71,7 @@ impl From<PolicyCommand> for AdminCommand {
                 max_contacts: args.max_contacts,
                 max_subscriptions: args.max_subscriptions,
                 max_prompted: args.max_prompted,
+                create_conferences: args.create_conferences.map(YesNo::is_yes),
             },
             PolicyCommand::Clear { user } => AdminCommand::PolicyClear { user },
             PolicyCommand::Show { user } => AdminCommand::PolicyShow { user },
@@ -233,7 +236,7 @@ fn on_off(on: bool) -> &'static str {
     if on { "on" } else { "off" }
 }
 
-/// Sets the limits given in `limits` for `user` (or server-wide), keeping the others.
+/// Sets the settings given in `limits` for `user` (or server-wide), keeping the others.
 pub async fn policy_set(
     store: &SharedStore,
     user: Option<&str>,
@@ -246,13 +249,18 @@ pub async fn policy_set(
         .await
         .map_err(store_err)?;
     let done = match &user {
-        Some(user) => format!("limits set for {user}"),
-        None => "server-wide limits set".to_owned(),
+        Some(user) => format!("policy set for {user}"),
+        None => "server-wide policy set".to_owned(),
     };
-    policy_changed(store, user, done).await
+    let presence_changed = !PolicyLimits {
+        create_conferences: None,
+        ..limits
+    }
+    .is_empty();
+    policy_changed(store, user, done, presence_changed).await
 }
 
-/// Drops the stored limits of `user` (or the server-wide ones).
+/// Drops the stored policy of `user` (or the server-wide one).
 pub async fn policy_clear(store: &SharedStore, user: Option<&str>) -> Result<(String, Effect)> {
     let user = user.map(aor_of).transpose()?;
     store
@@ -260,42 +268,48 @@ pub async fn policy_clear(store: &SharedStore, user: Option<&str>) -> Result<(St
         .await
         .map_err(store_err)?;
     let done = match &user {
-        Some(user) => format!("limits of {user} cleared"),
-        None => "server-wide limits cleared".to_owned(),
+        Some(user) => format!("policy of {user} cleared"),
+        None => "server-wide policy cleared".to_owned(),
     };
-    policy_changed(store, user, done).await
+    policy_changed(store, user, done, true).await
 }
 
-/// `done`, then the limits now in force; the change concerns `user`, or everyone.
+/// `done`, then the policy now in force; the change concerns `user`, or everyone. Only a
+/// change of presence limits makes a running server re-evaluate presence: the conference
+/// service reads who may create conferences when one is created.
 async fn policy_changed(
     store: &SharedStore,
     user: Option<String>,
     done: String,
+    presence_changed: bool,
 ) -> Result<(String, Effect)> {
-    let in_force = limits_in_force(store, user.as_deref()).await?;
-    let owner = user.unwrap_or_else(|| EVERY_OWNER.to_owned());
-    Ok((
-        format!("{done}\n{in_force}"),
-        Effect::PresenceRulesChanged { owner },
-    ))
+    let in_force = policy_in_force(store, user.as_deref()).await?;
+    let effect = if presence_changed {
+        Effect::PresenceRulesChanged {
+            owner: user.unwrap_or_else(|| EVERY_OWNER.to_owned()),
+        }
+    } else {
+        Effect::None
+    };
+    Ok((format!("{done}\n{in_force}"), effect))
 }
 
 pub async fn policy_show(store: &SharedStore, user: Option<&str>) -> Result<(String, Effect)> {
     let user = user.map(aor_of).transpose()?;
-    Ok((limits_in_force(store, user.as_deref()).await?, Effect::None))
+    Ok((policy_in_force(store, user.as_deref()).await?, Effect::None))
 }
 
-/// One `limit<TAB>value<TAB>source` line per limit: the value in force for `user` (or
+/// One `setting<TAB>value<TAB>source` line per setting: the value in force for `user` (or
 /// server-wide) and whether it comes from the user's policy, the server-wide one or the
 /// built-in default.
-async fn limits_in_force(store: &SharedStore, user: Option<&str>) -> Result<String> {
+async fn policy_in_force(store: &SharedStore, user: Option<&str>) -> Result<String> {
     let server = store.policy(None).await.map_err(store_err)?;
     let own = match user {
         Some(user) => store.policy(Some(user)).await.map_err(store_err)?,
         None => PolicyLimits::default(),
     };
     let default = PolicyLimits::DEFAULT;
-    let rows = [
+    let limits = [
         (
             "max-contacts",
             own.max_contacts,
@@ -315,18 +329,36 @@ async fn limits_in_force(store: &SharedStore, user: Option<&str>) -> Result<Stri
             default.max_prompted,
         ),
     ];
-    let lines: Vec<String> = rows
+    let mut lines: Vec<String> = limits
         .into_iter()
-        .map(|(name, own, server, default)| {
-            let (value, source) = match (own, server) {
-                (Some(value), _) => (value, "user"),
-                (None, Some(value)) => (value, "server"),
-                (None, None) => (default, "default"),
-            };
-            format!("{name}\t{value}\t{source}")
-        })
+        .map(|(name, own, server, default)| setting_line(name, own, server, default))
         .collect();
+    lines.push(setting_line(
+        "create-conferences",
+        own.create_conferences.map(yes_no),
+        server.create_conferences.map(yes_no),
+        yes_no(default.create_conferences),
+    ));
     Ok(lines.join("\n"))
+}
+
+/// `name<TAB>value<TAB>source`: the user's value, else the server's, else the default.
+fn setting_line<T: std::fmt::Display>(
+    name: &str,
+    own: Option<T>,
+    server: Option<T>,
+    default: T,
+) -> String {
+    let (value, source) = match (own, server) {
+        (Some(value), _) => (value, "user"),
+        (None, Some(value)) => (value, "server"),
+        (None, None) => (default, "default"),
+    };
+    format!("{name}\t{value}\t{source}")
+}
+
+fn yes_no(yes: bool) -> &'static str {
+    if yes { "yes" } else { "no" }
 }
 
 #[cfg(test)]
@@ -404,6 +436,17 @@ mod tests {
             max_contacts: contacts,
             max_subscriptions: subscriptions,
             max_prompted: None,
+            create_conferences: None,
+        }
+    }
+
+    fn conferences_set(user: Option<&str>, allowed: bool) -> AdminCommand {
+        AdminCommand::PolicySet {
+            user: user.map(str::to_owned),
+            max_contacts: None,
+            max_subscriptions: None,
+            max_prompted: None,
+            create_conferences: Some(allowed),
         }
     }
 
@@ -593,14 +636,15 @@ mod tests {
         let store = store_with_users().await;
         assert_eq!(
             output(&store, policy_show(None)).await,
-            "max-contacts\t250\tdefault\nmax-subscriptions\t1000\tdefault\nmax-prompted\t200\tdefault"
+            "max-contacts\t250\tdefault\nmax-subscriptions\t1000\tdefault\nmax-prompted\t200\tdefault\n\
+             create-conferences\tyes\tdefault"
         );
 
         let (out, effect) = run(&store, policy_set(None, None, Some(50))).await;
         assert_eq!(
             out,
-            "server-wide limits set\nmax-contacts\t250\tdefault\nmax-subscriptions\t50\tserver\n\
-             max-prompted\t200\tdefault"
+            "server-wide policy set\nmax-contacts\t250\tdefault\nmax-subscriptions\t50\tserver\n\
+             max-prompted\t200\tdefault\ncreate-conferences\tyes\tdefault"
         );
         assert_eq!(changed_owner(effect), EVERY_OWNER);
 
@@ -610,7 +654,7 @@ mod tests {
         )
         .await;
         assert!(
-            out.starts_with("limits set for alice@example.com\n"),
+            out.starts_with("policy set for alice@example.com\n"),
             "{out}"
         );
         assert_eq!(changed_owner(effect), ALICE);
@@ -620,11 +664,13 @@ mod tests {
             max_contacts: None,
             max_subscriptions: None,
             max_prompted: Some(7),
+            create_conferences: None,
         };
         output(&store, prompted).await;
         assert_eq!(
             output(&store, policy_show(Some(ALICE))).await,
-            "max-contacts\t20\tuser\nmax-subscriptions\t50\tserver\nmax-prompted\t7\tuser"
+            "max-contacts\t20\tuser\nmax-subscriptions\t50\tserver\nmax-prompted\t7\tuser\n\
+             create-conferences\tyes\tdefault"
         );
         assert_eq!(
             store.effective_policy(ALICE).await.unwrap(),
@@ -632,12 +678,14 @@ mod tests {
                 max_contacts: 20,
                 max_subscriptions: 50,
                 max_prompted: 7,
+                create_conferences: true,
             },
             "show agrees with what the presence service applies"
         );
         assert_eq!(
             output(&store, policy_show(Some("bob@example.com"))).await,
-            "max-contacts\t250\tdefault\nmax-subscriptions\t50\tserver\nmax-prompted\t200\tdefault"
+            "max-contacts\t250\tdefault\nmax-subscriptions\t50\tserver\nmax-prompted\t200\tdefault\n\
+             create-conferences\tyes\tdefault"
         );
 
         let clear = AdminCommand::PolicyClear {
@@ -646,14 +694,77 @@ mod tests {
         let (out, effect) = run(&store, clear).await;
         assert_eq!(
             out,
-            "limits of alice@example.com cleared\nmax-contacts\t250\tdefault\n\
-             max-subscriptions\t50\tserver\nmax-prompted\t200\tdefault"
+            "policy of alice@example.com cleared\nmax-contacts\t250\tdefault\n\
+             max-subscriptions\t50\tserver\nmax-prompted\t200\tdefault\n\
+             create-conferences\tyes\tdefault"
         );
         assert_eq!(changed_owner(effect), ALICE);
         let (out, effect) = run(&store, AdminCommand::PolicyClear { user: None }).await;
-        assert!(out.starts_with("server-wide limits cleared\n"), "{out}");
+        assert!(out.starts_with("server-wide policy cleared\n"), "{out}");
         assert_eq!(changed_owner(effect), EVERY_OWNER);
         assert_eq!(store.policy(None).await.unwrap(), PolicyLimits::default());
+    }
+
+    #[tokio::test]
+    async fn who_may_create_conferences_is_set_shown_and_cleared() {
+        let store = store_with_users().await;
+        let (out, effect) = run(&store, conferences_set(None, false)).await;
+        assert_eq!(
+            out,
+            "server-wide policy set\nmax-contacts\t250\tdefault\nmax-subscriptions\t1000\tdefault\n\
+             max-prompted\t200\tdefault\ncreate-conferences\tno\tserver"
+        );
+        assert!(
+            matches!(effect, Effect::None),
+            "presence is not re-evaluated for a conference setting: {effect:?}"
+        );
+        assert!(
+            !store
+                .effective_policy("bob@example.com")
+                .await
+                .unwrap()
+                .create_conferences
+        );
+
+        let (out, effect) = run(&store, conferences_set(Some("sip:alice@EXAMPLE.com"), true)).await;
+        assert!(out.ends_with("\ncreate-conferences\tyes\tuser"), "{out}");
+        assert!(matches!(effect, Effect::None), "{effect:?}");
+        assert!(
+            store
+                .effective_policy(ALICE)
+                .await
+                .unwrap()
+                .create_conferences
+        );
+
+        // Limits set later keep the conference setting; with a limit, presence is re-evaluated.
+        let (out, effect) = run(&store, policy_set(Some(ALICE), Some(5), None)).await;
+        assert!(out.contains("\nmax-contacts\t5\tuser\n"), "{out}");
+        assert!(out.ends_with("\ncreate-conferences\tyes\tuser"), "{out}");
+        assert_eq!(changed_owner(effect), ALICE);
+
+        let clear = AdminCommand::PolicyClear {
+            user: Some(ALICE.to_owned()),
+        };
+        let (out, _) = run(&store, clear).await;
+        assert!(out.ends_with("\ncreate-conferences\tno\tserver"), "{out}");
+        assert!(
+            !store
+                .effective_policy(ALICE)
+                .await
+                .unwrap()
+                .create_conferences
+        );
+    }
+
+    #[test]
+    fn a_policy_set_without_the_conference_field_keeps_it() {
+        // What a CLI from before conferences sends over the admin socket.
+        let line = r#"{"op":"policy_set","user":null,"max_contacts":3,"max_subscriptions":null,"max_prompted":null}"#;
+        assert_eq!(
+            serde_json::from_str::<AdminCommand>(line).unwrap(),
+            policy_set(None, Some(3), None)
+        );
     }
 
     #[tokio::test]
@@ -726,6 +837,7 @@ mod tests {
                 max_contacts: Some(1000),
                 max_subscriptions: None,
                 max_prompted: Some(u32::MAX),
+                create_conferences: Some(YesNo::No),
             })
             .into(),
             PolicyCommand::Clear {
@@ -771,6 +883,7 @@ mod tests {
                 max_contacts: Some(1000),
                 max_subscriptions: None,
                 max_prompted: Some(u32::MAX),
+                create_conferences: Some(false),
             }
         );
     }

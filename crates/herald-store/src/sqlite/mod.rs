@@ -1,10 +1,12 @@
 //! Embedded SQLite backend: connection setup, migrations, and the [`Store`] implementation.
 //!
 //! The SQL for each kind of data lives in its own file (`users.rs`, `offline.rs`, `archive.rs`,
-//! `contacts.rs`, `access.rs`, `policy.rs`); this file only wires them to the trait.
+//! `contacts.rs`, `access.rs`, `policy.rs`, `conferences.rs`); this file only wires them to the
+//! trait.
 
 mod access;
 mod archive;
+mod conferences;
 mod contacts;
 mod offline;
 mod policy;
@@ -19,8 +21,8 @@ use sqlx::sqlite::{
 };
 
 use crate::{
-    AccessRule, AccessSubject, ArchiveRecord, ContactEntry, EffectivePolicy, NewContact,
-    NewOfflineMessage, NewUser, OfflineMessage, PolicyLimits, Store, StoreError, User,
+    AccessRule, AccessSubject, ArchiveRecord, ConferenceRecord, ContactEntry, EffectivePolicy,
+    NewContact, NewOfflineMessage, NewUser, OfflineMessage, PolicyLimits, Store, StoreError, User,
 };
 
 /// SQLite has a single writer anyway; a few connections let readers run beside it (WAL).
@@ -237,11 +239,48 @@ impl Store for SqliteStore {
     async fn effective_policy(&self, user: &str) -> Result<EffectivePolicy, StoreError> {
         policy::effective(&self.pool, user).await
     }
+
+    async fn conference_started(
+        &self,
+        uri: &str,
+        creator: &str,
+        started_ms: i64,
+    ) -> Result<(), StoreError> {
+        conferences::started(&self.pool, uri, creator, started_ms).await
+    }
+
+    async fn conference_joined(
+        &self,
+        uri: &str,
+        aor: &str,
+        joined_ms: i64,
+    ) -> Result<(), StoreError> {
+        conferences::joined(&self.pool, uri, aor, joined_ms).await
+    }
+
+    async fn conference_ended(
+        &self,
+        uri: &str,
+        ended_ms: i64,
+        message_count: u64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        conferences::ended(&self.pool, uri, ended_ms, message_count, reason).await
+    }
+
+    async fn conference_records(&self, limit: u32) -> Result<Vec<ConferenceRecord>, StoreError> {
+        conferences::records(&self.pool, limit).await
+    }
+
+    async fn close_open_conferences(&self, now_ms: i64, reason: &str) -> Result<u64, StoreError> {
+        conferences::close_open(&self.pool, now_ms, reason).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ImMode;
 
     async fn applied_migrations(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
@@ -365,6 +404,114 @@ mod tests {
                 .any(|step| step.starts_with("SCAN") && !step.contains("INDEX"));
             assert!(!full_scan, "{sql}\n  scans a table:\n{plan}");
         }
+    }
+
+    /// Every conference statement (as written in `conferences.rs`) finds its rows through an
+    /// index; the listing's subquery is read as a whole, its table through an index.
+    #[tokio::test]
+    async fn conference_queries_use_indexes() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        for sql in [
+            "SELECT ended_ms FROM conferences WHERE uri = 'conf-1@x'",
+            "UPDATE conferences SET ended_ms = 1, end_reason = 'r', message_count = 2 \
+             WHERE uri = 'conf-1@x'",
+            "UPDATE conferences SET ended_ms = 1, end_reason = 'r' WHERE ended_ms IS NULL",
+            "SELECT c.uri, c.creator, c.started_ms, c.ended_ms, c.end_reason, c.message_count, \
+             p.aor FROM (SELECT rowid AS seq, uri, creator, started_ms, ended_ms, end_reason, \
+             message_count FROM conferences ORDER BY started_ms DESC, rowid DESC LIMIT 50) c \
+             LEFT JOIN conference_participants p ON p.conference = c.uri \
+             ORDER BY c.started_ms DESC, c.seq DESC, p.joined_ms, p.rowid",
+        ] {
+            let plan = query_plan(&store, sql).await;
+            let full_scan = plan.lines().any(|step| {
+                step.starts_with("SCAN") && !step.contains("INDEX") && step != "SCAN c"
+            });
+            assert!(!full_scan, "{sql}\n  scans a table:\n{plan}");
+        }
+    }
+
+    /// A store created before conferences (migrations up to 0003) keeps its archive, with
+    /// its ids and counter, and its policies when 0004 rebuilds the archive table.
+    #[tokio::test]
+    async fn upgrading_to_conferences_keeps_the_archive_and_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_migrations = dir.path().join("migrations");
+        std::fs::create_dir(&old_migrations).unwrap();
+        let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        for name in ["0001_users.sql", "0002_im.sql", "0003_presence.sql"] {
+            std::fs::copy(all.join(name), old_migrations.join(name)).unwrap();
+        }
+        let path = dir.path().join("herald.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let old = SqlitePool::connect_with(options).await.unwrap();
+        Migrator::new(old_migrations.as_path())
+            .await
+            .unwrap()
+            .run(&old)
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO im_archive (at_ms, sender, recipient, call_id, mode, content_type, body) \
+             VALUES (1, 'a@x', 'b@x', 'c1', 'pager', 'text/plain', x'6869'), \
+                    (2, 'b@x', 'a@x', 'c2', 'session', 'text/plain', x'796f'), \
+                    (3, 'a@x', 'b@x', 'c3', 'pager', 'text/plain', x'21'); \
+             DELETE FROM im_archive WHERE id = 3; \
+             INSERT INTO presence_server_policy (id, max_contacts) VALUES (1, 77);",
+        )
+        .execute(&old)
+        .await
+        .unwrap();
+        old.close().await;
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let kept = store.archived_for("a@x", 0, None).await.unwrap();
+        let kept: Vec<(i64, &str, ImMode)> = kept
+            .iter()
+            .map(|r| (r.at_ms, r.call_id.as_str(), r.mode))
+            .collect();
+        assert_eq!(kept, [(1, "c1", ImMode::Pager), (2, "c2", ImMode::Session)]);
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM im_archive ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(ids, [1, 2]);
+
+        store
+            .archive(ArchiveRecord {
+                at_ms: 4,
+                sender: "a@x".to_owned(),
+                recipient: "conf-1@x".to_owned(),
+                call_id: "c4".to_owned(),
+                mode: ImMode::Conference,
+                content_type: "text/plain".to_owned(),
+                body: b"all".to_vec(),
+            })
+            .await
+            .unwrap();
+        let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM im_archive")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(newest, 4, "the deleted id 3 is not reused");
+
+        assert_eq!(
+            store.policy(None).await.unwrap(),
+            PolicyLimits {
+                max_contacts: Some(77),
+                ..PolicyLimits::default()
+            }
+        );
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'im_archive' \
+             ORDER BY name",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(indexes, ["im_archive_recipient_at", "im_archive_sender_at"]);
     }
 
     #[tokio::test]

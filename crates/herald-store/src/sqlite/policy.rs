@@ -1,5 +1,5 @@
-//! Presence policies in SQLite: one server-wide row, one row per user with a policy.
-//! A policy with every limit inherited is not stored at all.
+//! User policies in SQLite: one server-wide row, one row per user with a policy.
+//! A policy with every setting inherited is not stored at all.
 
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqlitePool, SqliteRow};
@@ -37,10 +37,12 @@ async fn set_server(
         bind_limits(
             sqlx::query(
                 "INSERT INTO presence_server_policy \
-                 (id, max_contacts, max_subscriptions, max_prompted) VALUES (1, $1, $2, $3) \
+                 (id, max_contacts, max_subscriptions, max_prompted, create_conferences) \
+                 VALUES (1, $1, $2, $3, $4) \
                  ON CONFLICT (id) DO UPDATE SET max_contacts = excluded.max_contacts, \
                  max_subscriptions = excluded.max_subscriptions, \
-                 max_prompted = excluded.max_prompted",
+                 max_prompted = excluded.max_prompted, \
+                 create_conferences = excluded.create_conferences",
             ),
             limits,
         )
@@ -63,10 +65,12 @@ async fn set_user(
         bind_limits(
             sqlx::query(
                 "INSERT INTO presence_user_policies \
-                 (max_contacts, max_subscriptions, max_prompted, aor) VALUES ($1, $2, $3, $4) \
+                 (max_contacts, max_subscriptions, max_prompted, create_conferences, aor) \
+                 VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (aor) DO UPDATE SET max_contacts = excluded.max_contacts, \
                  max_subscriptions = excluded.max_subscriptions, \
-                 max_prompted = excluded.max_prompted",
+                 max_prompted = excluded.max_prompted, \
+                 create_conferences = excluded.create_conferences",
             ),
             limits,
         )
@@ -82,7 +86,7 @@ async fn set_user(
 pub(super) async fn get(pool: &SqlitePool, user: Option<&str>) -> Result<PolicyLimits, StoreError> {
     let Some(user) = user else {
         let row = sqlx::query(
-            "SELECT max_contacts, max_subscriptions, max_prompted \
+            "SELECT max_contacts, max_subscriptions, max_prompted, create_conferences \
              FROM presence_server_policy WHERE id = 1",
         )
         .fetch_optional(pool)
@@ -92,7 +96,7 @@ pub(super) async fn get(pool: &SqlitePool, user: Option<&str>) -> Result<PolicyL
     };
     let user = canonical_aor(user)?;
     let row = sqlx::query(
-        "SELECT max_contacts, max_subscriptions, max_prompted \
+        "SELECT max_contacts, max_subscriptions, max_prompted, create_conferences \
          FROM presence_user_policies WHERE aor = $1",
     )
     .bind(&user)
@@ -117,9 +121,11 @@ pub(super) async fn effective(
     let row = sqlx::query(
         "SELECT p.max_contacts AS user_max_contacts, \
          p.max_subscriptions AS user_max_subscriptions, p.max_prompted AS user_max_prompted, \
+         p.create_conferences AS user_create_conferences, \
          s.max_contacts AS server_max_contacts, \
          s.max_subscriptions AS server_max_subscriptions, \
-         s.max_prompted AS server_max_prompted \
+         s.max_prompted AS server_max_prompted, \
+         s.create_conferences AS server_create_conferences \
          FROM users u \
          LEFT JOIN presence_user_policies p ON p.aor = u.aor \
          LEFT JOIN presence_server_policy s ON s.id = 1 \
@@ -139,15 +145,18 @@ pub(super) async fn effective(
 
 type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
-/// Binds the three limits as the next three parameters (`$1`, `$2`, `$3` on a fresh query).
+/// Binds the three limits and the conference switch as the next four parameters (`$1` to
+/// `$4` on a fresh query).
 fn bind_limits(query: SqliteQuery<'_>, limits: PolicyLimits) -> SqliteQuery<'_> {
     query
         .bind(limits.max_contacts.map(i64::from))
         .bind(limits.max_subscriptions.map(i64::from))
         .bind(limits.max_prompted.map(i64::from))
+        .bind(limits.create_conferences)
 }
 
-/// Decodes the columns `{prefix}max_contacts`, `{prefix}max_subscriptions`, `{prefix}max_prompted`.
+/// Decodes the columns `{prefix}max_contacts`, `{prefix}max_subscriptions`,
+/// `{prefix}max_prompted` and `{prefix}create_conferences`.
 fn limits_from_row(row: &SqliteRow, prefix: &str) -> Result<PolicyLimits, StoreError> {
     let limit = |name: &str| -> Result<Option<u32>, StoreError> {
         let stored: Option<i64> = row
@@ -163,5 +172,8 @@ fn limits_from_row(row: &SqliteRow, prefix: &str) -> Result<PolicyLimits, StoreE
         max_contacts: limit("max_contacts")?,
         max_subscriptions: limit("max_subscriptions")?,
         max_prompted: limit("max_prompted")?,
+        create_conferences: row
+            .try_get(format!("{prefix}create_conferences").as_str())
+            .map_err(StoreError::backend)?,
     })
 }
