@@ -5,6 +5,8 @@ use herald_auth::Algorithm;
 use herald_server::ServerConfig;
 use herald_transport::{ListenSpec, TlsSettings, Transport};
 use serde::Deserialize;
+use std::fmt::Display;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +14,16 @@ pub const DEMO_DOMAIN: &str = "herald.test";
 
 /// Room left for headers when a MESSAGE body is as large as `im.max_body_bytes`.
 const MIN_HEADER_ROOM: usize = 4096;
+
+/// Accepted `conference.max_participants`.
+const CONFERENCE_MAX_PARTICIPANTS: RangeInclusive<usize> = 1..=10_000;
+/// Accepted `conference.idle_timeout_secs`: a minute to a week.
+const CONFERENCE_IDLE_TIMEOUT_SECS: RangeInclusive<u64> = 60..=604_800;
+/// Accepted `conference.participant_queue`.
+const CONFERENCE_PARTICIPANT_QUEUE: RangeInclusive<usize> = 8..=65_536;
+/// Smallest `conference.max_body_bytes`; the largest is the transport's message size minus
+/// [`MIN_HEADER_ROOM`].
+const CONFERENCE_MIN_BODY_BYTES: usize = 1024;
 
 /// The file format. Every field is optional; see README.md for an example.
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +43,7 @@ pub struct FileConfig {
     pub im: Option<ImFile>,
     pub archiving: Option<ArchivingFile>,
     pub presence: Option<PresenceFile>,
+    pub conference: Option<ConferenceFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +118,22 @@ pub struct PresenceFile {
     pub publish_max_expires: Option<u32>,
     /// PUBLISH bodies above this get 413.
     pub max_document_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceFile {
+    /// Most participants in one conference (1..=10000).
+    pub max_participants: Option<usize>,
+    /// Users of our domains may join a conference they know the URI of without an invitation.
+    pub open_to_domain: Option<bool>,
+    /// A conference with no activity for this long ends (60..=604800).
+    pub idle_timeout_secs: Option<u64>,
+    /// Messages waiting for one participant before they are dropped (8..=65536).
+    pub participant_queue: Option<usize>,
+    /// Conference MESSAGE bodies above this get 413 (1024 up to the transport's message size
+    /// minus room for the headers).
+    pub max_body_bytes: Option<usize>,
 }
 
 /// Reads the config file: `explicit` if given (must exist), else `DATA_DIR/herald.toml`
@@ -273,7 +302,60 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
             cfg.transport.max_message_size
         );
     }
+    if let Some(c) = &file.conference {
+        apply_conference(&mut cfg, c)?;
+    }
+    let body = cfg.conference.max_body_bytes;
+    if body < CONFERENCE_MIN_BODY_BYTES || body > room {
+        bail!(
+            "conference.max_body_bytes ({body}) must be at least {CONFERENCE_MIN_BODY_BYTES} and at most limits.max_message_size ({}) minus {MIN_HEADER_ROOM} bytes for the headers",
+            cfg.transport.max_message_size
+        );
+    }
     Ok(cfg)
+}
+
+/// Fills `cfg.conference` from `[conference]`; the body size is checked by the caller
+/// against the transport's message size.
+fn apply_conference(cfg: &mut ServerConfig, file: &ConferenceFile) -> Result<()> {
+    let c = &mut cfg.conference;
+    if let Some(n) = file.max_participants {
+        c.max_participants = within(
+            "conference.max_participants",
+            n,
+            CONFERENCE_MAX_PARTICIPANTS,
+        )?;
+    }
+    c.open_to_domain = file.open_to_domain.unwrap_or(c.open_to_domain);
+    if let Some(secs) = file.idle_timeout_secs {
+        let secs = within(
+            "conference.idle_timeout_secs",
+            secs,
+            CONFERENCE_IDLE_TIMEOUT_SECS,
+        )?;
+        c.idle_timeout = Duration::from_secs(secs);
+    }
+    if let Some(n) = file.participant_queue {
+        c.participant_queue = within(
+            "conference.participant_queue",
+            n,
+            CONFERENCE_PARTICIPANT_QUEUE,
+        )?;
+    }
+    c.max_body_bytes = file.max_body_bytes.unwrap_or(c.max_body_bytes);
+    Ok(())
+}
+
+/// `value` if `range` holds it, else an error naming the setting and the range.
+fn within<T: PartialOrd + Display>(name: &str, value: T, range: RangeInclusive<T>) -> Result<T> {
+    if !range.contains(&value) {
+        bail!(
+            "{name} must be {}..={} (it is {value})",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(value)
 }
 
 fn apply_presence(c: &mut herald_presence::PresenceConfig, p: &PresenceFile) -> Result<()> {
@@ -371,6 +453,114 @@ mod tests {
         let cfg = server_config(&file, &args, dir.path()).unwrap();
         assert_eq!(cfg.presence.notify_interval, Duration::from_millis(250));
         assert_eq!(cfg.presence.subscribe_expires.min, 30);
+    }
+
+    fn conference_config(toml_text: &str) -> Result<herald_server::ServerConfig> {
+        let file: FileConfig = toml::from_str(toml_text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            listen: vec!["udp:127.0.0.1:0".into()],
+            ..Default::default()
+        };
+        server_config(&file, &args, dir.path())
+    }
+
+    #[test]
+    fn conference_defaults_apply_without_the_section() {
+        let cfg = conference_config("").unwrap();
+        let c = &cfg.conference;
+        assert_eq!(c.max_participants, 250);
+        assert!(c.open_to_domain);
+        assert_eq!(c.idle_timeout, Duration::from_secs(3600));
+        assert_eq!(c.participant_queue, 256);
+        assert_eq!(c.max_body_bytes, 32_768);
+    }
+
+    #[test]
+    fn conference_settings_are_filled_in_up_to_their_bounds() {
+        let cfg = conference_config(
+            "[conference]\nmax_participants = 10000\nopen_to_domain = false\n\
+             idle_timeout_secs = 60\nparticipant_queue = 65536\nmax_body_bytes = 1024\n",
+        )
+        .unwrap();
+        let c = &cfg.conference;
+        assert_eq!(c.max_participants, 10_000);
+        assert!(!c.open_to_domain);
+        assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.participant_queue, 65_536);
+        assert_eq!(c.max_body_bytes, 1024);
+        let cfg = conference_config(
+            "[conference]\nmax_participants = 1\nidle_timeout_secs = 604800\n\
+             participant_queue = 8\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.conference.max_participants, 1);
+        assert_eq!(cfg.conference.idle_timeout, Duration::from_secs(604_800));
+        assert_eq!(cfg.conference.participant_queue, 8);
+        assert!(cfg.conference.open_to_domain, "unset keeps the default");
+        // The body may use everything but the header room of the largest message.
+        let cfg = conference_config(
+            "[limits]\nmax_message_size = 100000\n[conference]\nmax_body_bytes = 95904\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.conference.max_body_bytes, 100_000 - MIN_HEADER_ROOM);
+    }
+
+    #[test]
+    fn conference_values_out_of_range_are_refused_by_name() {
+        for (bad, says) in [
+            (
+                "max_participants = 0",
+                "conference.max_participants must be 1..=10000 (it is 0)",
+            ),
+            (
+                "max_participants = 10001",
+                "conference.max_participants must be 1..=10000",
+            ),
+            (
+                "idle_timeout_secs = 59",
+                "conference.idle_timeout_secs must be 60..=604800",
+            ),
+            (
+                "idle_timeout_secs = 604801",
+                "conference.idle_timeout_secs must be 60..=604800",
+            ),
+            (
+                "participant_queue = 7",
+                "conference.participant_queue must be 8..=65536",
+            ),
+            (
+                "participant_queue = 65537",
+                "conference.participant_queue must be 8..=65536",
+            ),
+            (
+                "max_body_bytes = 1023",
+                "conference.max_body_bytes (1023) must be at least 1024",
+            ),
+        ] {
+            let err = conference_config(&format!("[conference]\n{bad}\n")).unwrap_err();
+            assert!(err.to_string().contains(says), "{bad}: {err}");
+        }
+        let err = conference_config(
+            "[limits]\nmax_message_size = 100000\n[conference]\nmax_body_bytes = 95905\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("limits.max_message_size (100000) minus 4096"),
+            "{err}"
+        );
+        // The default body size must fit a small transport limit too.
+        let err =
+            conference_config("[limits]\nmax_message_size = 30000\n[im]\nmax_body_bytes = 1024\n")
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("conference.max_body_bytes (32768)"),
+            "{err}"
+        );
+        assert!(toml::from_str::<FileConfig>("[conference]\nmax_rooms = 3\n").is_err());
+        assert!(toml::from_str::<FileConfig>("[conference]\nmax_participants = -1\n").is_err());
     }
 
     #[test]
