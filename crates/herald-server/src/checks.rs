@@ -90,6 +90,18 @@ pub fn check(req: &Request) -> Result<(), Reject> {
     Ok(())
 }
 
+/// The checks of a request to the conference focus: like [`check`], except that the
+/// focus judges the methods and bodies it takes itself (it answers 405 and 415 with its
+/// own Allow and Accept).
+pub fn check_focus(req: &Request) -> Result<(), Reject> {
+    check_common(req)?;
+    check_extensions(req, &[HeaderName::Require, HeaderName::ProxyRequire])?;
+    if req.max_forwards() == Some(0) {
+        return Err(Reject::new(483, "Too Many Hops"));
+    }
+    Ok(())
+}
+
 /// The checks of a request we carry onward (§16.3): the body and Require are for the
 /// far end to judge; Proxy-Require and Max-Forwards are ours.
 pub fn check_proxied(req: &Request) -> Result<(), Reject> {

@@ -1,8 +1,10 @@
 //! Which service a new request goes to: the registrar, the server itself (OPTIONS),
-//! the presence service (PUBLISH, SUBSCRIBE), or — for requests to our users and
-//! within IM sessions — the IM service. Services that may wait (on the store, on an
+//! the presence service (PUBLISH, SUBSCRIBE), the conference focus (requests to
+//! `conf-...` URIs and within its dialogs), or — for requests to our users and within
+//! IM sessions — the IM service. Services that may wait (on the store, on an
 //! endpoint) answer in a task of their own so nothing holds up a worker.
 use crate::checks::{self, ACCEPTED_TYPES, PROXIED_METHODS, Reject, SUPPORTED_EXTENSIONS};
+use herald_conference::ConferenceService;
 use herald_im::ImService;
 use herald_presence::PresenceService;
 use herald_proxy::{Proxy, Upstream};
@@ -24,6 +26,7 @@ pub struct Router {
     registrar: Arc<Registrar>,
     im: Arc<ImService>,
     presence: Arc<PresenceService>,
+    conference: Arc<ConferenceService>,
     proxy: Arc<Proxy>,
     domains: ServedDomains,
     /// Ports we listen on: a Route to one of our names with one of them is us.
@@ -32,20 +35,34 @@ pub struct Router {
     tag: String,
 }
 
+/// The services requests are routed to.
+pub struct Services {
+    pub registrar: Arc<Registrar>,
+    pub im: Arc<ImService>,
+    pub presence: Arc<PresenceService>,
+    pub conference: Arc<ConferenceService>,
+    pub proxy: Arc<Proxy>,
+}
+
 impl Router {
     pub fn new(
-        registrar: Arc<Registrar>,
-        im: Arc<ImService>,
-        presence: Arc<PresenceService>,
-        proxy: Arc<Proxy>,
+        services: Services,
         domains: ServedDomains,
         ports: Vec<u16>,
         product: String,
     ) -> Self {
+        let Services {
+            registrar,
+            im,
+            presence,
+            conference,
+            proxy,
+        } = services;
         Router {
             registrar,
             im,
             presence,
+            conference,
             proxy,
             domains,
             ports,
@@ -63,6 +80,9 @@ impl Router {
     /// A new server transaction (not ACK/CANCEL: the transaction layer takes those).
     pub async fn route(&self, mut req: Request, source: Source, key: TransactionKey) -> Routed {
         let found = self.proxy.take_own_routes(&mut req, |u| self.is_us(u));
+        if found.peers.is_none() && self.conference.owns(&req.uri) {
+            return self.focus(req, source, key).await;
+        }
         if found.peers.is_some() {
             if let Err(reject) = checks::check_proxied(&req) {
                 return Routed::Respond(self.reject(&req, reject));
@@ -141,6 +161,30 @@ impl Router {
         Routed::Taken
     }
 
+    /// A request to the conference focus. Within one of its dialogs it is handled in
+    /// this worker, so one participant's messages fan out in the order they came; a
+    /// new one (INVITE, SUBSCRIBE: authentication, the store) in a task of its own.
+    async fn focus(&self, req: Request, source: Source, key: TransactionKey) -> Routed {
+        if let Err(reject) = checks::check_focus(&req) {
+            let mut resp = self.reject(&req, reject);
+            resp.headers.push(HeaderName::Server, self.product.clone());
+            return Routed::Respond(resp);
+        }
+        let in_dialog = has_to_tag(&req);
+        let up = Upstream {
+            key,
+            request: req,
+            source,
+        };
+        if in_dialog {
+            self.conference.request(up).await;
+        } else {
+            let conference = self.conference.clone();
+            tokio::spawn(async move { conference.request(up).await });
+        }
+        Routed::Taken
+    }
+
     /// Requests the server answers itself.
     async fn local(&self, req: &Request, source: &Source) -> Response {
         let mut resp = match checks::check(req) {
@@ -182,6 +226,8 @@ impl Router {
         let found = self.proxy.take_own_routes(&mut req, |u| self.is_us(u));
         if found.peers.is_some() {
             self.im.ack(req, source, found).await;
+        } else if self.conference.owns(&req.uri) {
+            self.conference.ack(&req);
         }
     }
 
@@ -210,8 +256,14 @@ impl Router {
             .push(HeaderName::Accept, ACCEPTED_TYPES.join(", "));
         resp.headers
             .push(HeaderName::Supported, SUPPORTED_EXTENSIONS.join(", "));
-        resp.headers
-            .push(HeaderName::AllowEvents, herald_presence::ALLOW_EVENTS);
+        resp.headers.push(
+            HeaderName::AllowEvents,
+            format!(
+                "{}, {}",
+                herald_presence::ALLOW_EVENTS,
+                herald_conference::EVENT_PACKAGE
+            ),
+        );
         resp
     }
 }

@@ -3,7 +3,8 @@
 //! served in parallel); background tasks expire bindings and clean up closed flows.
 use crate::config::ServerConfig;
 use crate::inbound::Inbound;
-use crate::router::Router;
+use crate::router::{Router, Services};
+use herald_conference::ConferenceService;
 use herald_im::ImService;
 use herald_presence::PresenceService;
 use herald_proxy::{Proxy, ProxyConfig, Wire};
@@ -35,6 +36,7 @@ pub struct Server {
     auth: Arc<Authenticator>,
     im: Arc<ImService>,
     presence: Arc<PresenceService>,
+    conference: Arc<ConferenceService>,
     proxy: Arc<Proxy>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -113,20 +115,34 @@ impl Server {
             auth.clone(),
             domains.clone(),
             location.clone(),
-            store,
+            store.clone(),
             config.presence.clone(),
             config.product.clone(),
         );
+        let conference = ConferenceService::new(
+            proxy.clone(),
+            auth.clone(),
+            domains.clone(),
+            location.clone(),
+            store,
+            im.archiver(),
+            config.conference.clone(),
+            config.product.clone(),
+        );
+        conference.start().await;
         presence.start();
         im.set_sender_filter(Arc::new(crate::blocking::PresenceBlocks(presence.clone())));
         let mut ports: Vec<u16> = listeners.iter().map(|l| l.addr.port()).collect();
         ports.sort_unstable();
         ports.dedup();
         let router = Arc::new(Router::new(
-            registrar,
-            im.clone(),
-            presence.clone(),
-            proxy.clone(),
+            Services {
+                registrar,
+                im: im.clone(),
+                presence: presence.clone(),
+                conference: conference.clone(),
+                proxy: proxy.clone(),
+            },
             domains,
             ports,
             config.product.clone(),
@@ -152,6 +168,7 @@ impl Server {
             location.clone(),
             proxy.clone(),
             presence.clone(),
+            conference.clone(),
             config.workers.max(1),
         )));
         {
@@ -177,6 +194,7 @@ impl Server {
             auth,
             im,
             presence,
+            conference,
             proxy,
             tasks,
         })
@@ -201,6 +219,11 @@ impl Server {
         self.presence.stats()
     }
 
+    /// Conferences, participants and messages carried by the conference focus.
+    pub fn conference_stats(&self) -> herald_conference::Stats {
+        self.conference.stats()
+    }
+
     /// A user was changed by an administrator: forget cached credentials, and end the
     /// bindings, publications and subscriptions of a removed or disabled user at once.
     pub async fn user_changed(&self, aor: &str, still_enabled: bool) {
@@ -211,6 +234,9 @@ impl Server {
             tracing::info!(%aor, bindings = n, "user removed or disabled: bindings ended");
         }
         self.presence.user_changed(aor, still_enabled).await;
+        if !still_enabled {
+            self.conference.user_removed(aor);
+        }
     }
 
     /// An administrator changed `owner`'s contact list, access levels, privacy mode or
@@ -250,6 +276,7 @@ async fn dispatch(
     location: Arc<dyn LocationService>,
     proxy: Arc<Proxy>,
     presence: Arc<PresenceService>,
+    conference: Arc<ConferenceService>,
     workers: usize,
 ) {
     let mut queues = Vec::with_capacity(workers);
@@ -288,6 +315,7 @@ async fn dispatch(
                     tracing::debug!(flow, %remote, count = aors.len(), "flow closed: its bindings ended");
                 }
                 presence.flow_closed(flow);
+                conference.flow_closed(flow);
                 for aor in &aors {
                     presence.endpoints_changed(aor);
                 }

@@ -101,13 +101,18 @@ impl TestServer {
         im: ImConfig,
         presence: PresenceConfig,
     ) -> TestServer {
-        let mut cfg = ServerConfig {
+        let cfg = ServerConfig {
             domains: vec![DOMAIN.into()],
             workers: 4,
             im,
             presence,
             ..ServerConfig::default()
         };
+        TestServer::start_config(store, cfg).await
+    }
+
+    /// A server over `store` with `cfg`, UDP and TCP on 127.0.0.1 (ports chosen here).
+    pub async fn start_config(store: SqliteStore, mut cfg: ServerConfig) -> TestServer {
         let any_port: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
         cfg.transport.listen = vec![
             ListenSpec {
