@@ -31,9 +31,19 @@ pub enum Anomaly {
     /// A SUBSCRIBE or PUBLISH finally answered with a failure status (the first few
     /// are logged whole, to show the server's reason).
     FailureAnswer,
+    /// A request from the server in a dialog that is not one of this run's
+    /// conference dialogs.
+    StrayRequest,
+    /// A conference MESSAGE without a stamp of this run (or one naming an impossible
+    /// sender, step or message).
+    BadCopy,
+    /// A conference MESSAGE whose P-Asserted-Identity does not name its sender.
+    WrongSender,
+    /// The focus ended a participant's dialog (BYE): it was dropped.
+    DroppedByFocus,
 }
 
-const KINDS: [(Anomaly, &str); 11] = [
+const KINDS: [(Anomaly, &str); 15] = [
     (Anomaly::Framing, "framing_error"),
     (Anomaly::Unparseable, "unparseable_message"),
     (Anomaly::UnroutedResponse, "unrouted_response"),
@@ -48,6 +58,10 @@ const KINDS: [(Anomaly, &str); 11] = [
     (Anomaly::BadChallenge, "unanswerable_challenge"),
     (Anomaly::ConnectionLost, "connection_lost"),
     (Anomaly::FailureAnswer, "failure_answer"),
+    (Anomaly::StrayRequest, "request_in_unknown_dialog"),
+    (Anomaly::BadCopy, "message_unreadable"),
+    (Anomaly::WrongSender, "message_wrong_sender"),
+    (Anomaly::DroppedByFocus, "dropped_by_focus"),
 ];
 
 /// How many of each kind are logged before the rest are only counted.

@@ -3,6 +3,7 @@
 //! Layout (one idea per file):
 //! - `cli`: the command line.
 //! - `presence`: the presence scenario from start to end.
+//! - `conference`: the group IM conference scenario (its parts in `conference/`).
 //! - `population`: user names and who watches whom.
 //! - `connection`: a TCP connection shared by many users (framing, routing, outbox).
 //! - `routing`: matching responses to the requests waiting for them.
@@ -19,6 +20,7 @@
 
 mod anomalies;
 mod cli;
+mod conference;
 mod connection;
 mod digest;
 mod exchange;
@@ -51,5 +53,6 @@ async fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Presence(args) => presence::run(args).await,
+        cli::Command::Conference(args) => conference::run(args).await,
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::anomalies::Anomalies;
-use crate::cli::PresenceArgs;
+use crate::cli::{PresenceArgs, seconds};
 use crate::connection::{Connection, Inbound};
 use crate::population::Population;
 use crate::publish::{Step, publish_step};
@@ -103,11 +103,6 @@ pub async fn run(args: PresenceArgs) -> Result<()> {
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
-}
-
-fn seconds(flag: &str, value: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .with_context(|| format!("{flag} must be a non-negative number of seconds"))
 }
 
 /// Waits for a line on stdin, or `settle` (whichever comes first). When stdin ends

@@ -12,11 +12,11 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::connection::Connection;
-use crate::exchange::{Target, authenticated, record_failure};
+use crate::exchange::{ChallengeKind, Target, authenticated, record_failure};
 use crate::pidf::publish_body;
 use crate::requests::{OutRequest, token};
 use crate::state::PresenceState;
-use crate::stats::{LatencySummary, Outcomes};
+use crate::stats::{LatencySummary, Outcomes, unix_now};
 
 /// Expiry asked for every publication (longer than any run).
 const PUBLISH_EXPIRES: &str = "3600";
@@ -242,12 +242,6 @@ fn owed_deliveries(state: &PresenceState) -> (usize, usize) {
     (incomplete, missing)
 }
 
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// A random user without a PUBLISH in flight, now marked as publishing.
 fn pick_idle_presentity(state: &PresenceState) -> Option<usize> {
     let mut rng = rand::thread_rng();
@@ -327,6 +321,7 @@ async fn publish_one(
             method: "PUBLISH",
             uri: &uri,
             call_id: &call_id,
+            kind: ChallengeKind::Server,
         };
         let result = authenticated(state, conn, target, &mut cseq, &build).await;
         match result {
@@ -360,8 +355,9 @@ async fn publish_one(
                 method: "PUBLISH",
                 uri: &uri,
                 call_id: &call_id,
+                kind: ChallengeKind::Server,
             };
-            record_failure(state, target, &response);
+            record_failure(&state.anomalies, target, &response);
             response.status.to_string()
         }
         Err(e) => {

@@ -1,4 +1,5 @@
-//! The results of a presence run: a human-readable summary and a JSON document.
+//! The results of a presence run: a human-readable summary and a JSON document (the
+//! anomaly line is shared with the other scenarios).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -110,17 +111,21 @@ pub fn describe_step(s: &StepReport) -> String {
 
 /// The closing lines: terminations and anomalies.
 pub fn describe_run_end(r: &RunReport) -> String {
-    let anomalies = if r.anomalies.is_empty() {
-        "none".to_owned()
-    } else {
-        r.anomalies
-            .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     format!(
-        "terminated subscriptions: {}\nanomalies: {anomalies}\n",
-        r.terminated.describe()
+        "terminated subscriptions: {}\nanomalies: {}\n",
+        r.terminated.describe(),
+        describe_anomalies(&r.anomalies)
     )
+}
+
+/// `kind:n kind:m`, or `none`.
+pub fn describe_anomalies(anomalies: &BTreeMap<&'static str, u64>) -> String {
+    if anomalies.is_empty() {
+        return "none".to_owned();
+    }
+    anomalies
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

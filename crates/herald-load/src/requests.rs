@@ -1,11 +1,12 @@
-//! The SIP messages this tool writes: out-of-dialog requests (SUBSCRIBE, PUBLISH) and
-//! the 200 that answers every NOTIFY.
+//! The SIP messages this tool writes: out-of-dialog requests (SUBSCRIBE, PUBLISH,
+//! INVITE), the ACK of an INVITE's failure answer, and the 200 that answers every
+//! request the server sends (NOTIFY, a conference's MESSAGE).
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use herald_sip::Request;
+use herald_sip::{HeaderName, Method, Request, Response};
 
 /// An out-of-dialog request from a user to a URI over this tool's TCP connection.
 #[derive(Debug)]
@@ -69,6 +70,34 @@ impl OutRequest<'_> {
     }
 }
 
+/// The ACK of a final non-2xx answer to `invite` (RFC 3261 §17.1.1.3): same
+/// Request-URI, top Via, From, Call-ID and CSeq number as the INVITE, the answer's To
+/// (with its tag), the INVITE's Route. `None` when `invite` lacks what it needs.
+pub fn ack_for_failure(invite: &Request, answer: &Response) -> Option<Bytes> {
+    let cseq = invite.cseq().ok()?;
+    let mut ack = Request::new(Method::Ack, invite.uri.clone());
+    let h = &mut ack.headers;
+    h.push(
+        HeaderName::Via,
+        invite.headers.get(&HeaderName::Via)?.clone(),
+    );
+    h.push(HeaderName::MaxForwards, "70");
+    for route in invite.headers.get_all(&HeaderName::Route) {
+        h.push(HeaderName::Route, route.clone());
+    }
+    h.push(
+        HeaderName::From,
+        invite.headers.get(&HeaderName::From)?.clone(),
+    );
+    h.push(HeaderName::To, answer.headers.get(&HeaderName::To)?.clone());
+    h.push(
+        HeaderName::CallId,
+        invite.headers.get(&HeaderName::CallId)?.clone(),
+    );
+    h.push(HeaderName::CSeq, format!("{} ACK", cseq.seq));
+    Some(ack.to_bytes())
+}
+
 /// `200 OK` to an in-dialog request (a NOTIFY): Via, From, To, Call-ID and CSeq copied.
 pub fn ok_to(request: &Request) -> Bytes {
     herald_sip::response::from_request(request, 200, None, None).to_bytes()
@@ -82,7 +111,7 @@ pub fn token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use herald_sip::{HeaderName, Message, Method, message::ParseLimits};
+    use herald_sip::{Message, message::ParseLimits};
 
     fn parse(bytes: Bytes) -> Message {
         Message::parse(bytes, &ParseLimits::default()).expect("parses")
@@ -120,6 +149,47 @@ mod tests {
         );
         assert_eq!(r.media_type(), Some("application/pidf+xml"));
         assert_eq!(&r.body[..], body);
+    }
+
+    #[test]
+    fn failure_answers_to_an_invite_are_acked_in_its_transaction() {
+        let local: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let invite = OutRequest {
+            method: "INVITE",
+            uri: "sip:conf-factory@bench.test",
+            from: "sip:u00001@bench.test",
+            from_tag: "ft",
+            call_id: "1.cid",
+            cseq: 1,
+            branch: "b1",
+            local,
+            headers: &[("Contact", "<sip:u00001@127.0.0.1:40000;transport=tcp>")],
+            body: Some(("application/sdp", b"v=0\r\n")),
+        };
+        let Message::Request(invite) = parse(invite.to_bytes()) else {
+            panic!("not a request")
+        };
+        let answer = Bytes::from(
+            "SIP/2.0 407 Proxy Authentication Required\r\n\
+             Via: SIP/2.0/TCP 127.0.0.1:40000;branch=z9hG4bKb1;rport=40000;received=127.0.0.1\r\n\
+             From: <sip:u00001@bench.test>;tag=ft\r\nTo: <sip:conf-factory@bench.test>;tag=srv\r\n\
+             Call-ID: 1.cid\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        );
+        let Message::Response(answer) = parse(answer) else {
+            panic!("not a response")
+        };
+        let Message::Request(ack) = parse(ack_for_failure(&invite, &answer).expect("ack")) else {
+            panic!("not a request")
+        };
+        assert_eq!(ack.method, Method::Ack);
+        assert_eq!(ack.uri.to_string(), "sip:conf-factory@bench.test");
+        assert_eq!(ack.top_via().expect("via").branch(), Some("z9hG4bKb1"));
+        assert_eq!(ack.to().expect("to").tag(), Some("srv"));
+        assert_eq!(ack.from().expect("from").tag(), Some("ft"));
+        assert_eq!(ack.call_id(), Some("1.cid"));
+        let cseq = ack.cseq().expect("cseq");
+        assert_eq!((cseq.seq, cseq.method), (1, Method::Ack));
+        assert!(ack.body.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use crate::anomalies::Anomalies;
 use crate::connection::Connection;
 use crate::digest::DigestSession;
+use crate::exchange::Requester;
 use crate::ledger::Ledger;
 use crate::population::Population;
 use crate::stats::Outcomes;
@@ -151,6 +152,28 @@ impl PresenceState {
             .iter()
             .filter(|f| f.load(Ordering::Acquire) & flags == flags)
             .count()
+    }
+}
+
+impl Requester for PresenceState {
+    fn with_digest<R>(&self, user: usize, f: impl FnOnce(&mut DigestSession) -> R) -> Option<R> {
+        self.users.get(user).map(|u| f(&mut u.state.lock().digest))
+    }
+
+    fn password(&self) -> &str {
+        &self.password
+    }
+
+    fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    fn challenges(&self) -> &AtomicU64 {
+        &self.challenges
+    }
+
+    fn anomalies(&self) -> &Anomalies {
+        &self.anomalies
     }
 }
 

@@ -92,6 +92,14 @@ impl LatencySummary {
     }
 }
 
+/// Wall-clock time in Unix seconds, to line steps up with samples taken outside the
+/// tool (server CPU, RSS).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

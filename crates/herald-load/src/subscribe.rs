@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::connection::Connection;
-use crate::exchange::{Target, authenticated, record_failure};
+use crate::exchange::{ChallengeKind, Target, authenticated, record_failure};
 use crate::requests::{OutRequest, token};
 use crate::state::{PresenceState, SUB_ESTABLISHED, SUB_TERMINATED};
 use crate::stats::Outcomes;
@@ -183,6 +183,7 @@ async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> 
         method: "SUBSCRIBE",
         uri: &uri,
         call_id: &call_id,
+        kind: ChallengeKind::Server,
     };
     match authenticated(state, conn, target, &mut cseq, &build).await {
         Ok(response) => {
@@ -198,7 +199,7 @@ async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> 
                 ledger.lock().activate(slot);
             }
             if !established {
-                record_failure(state, target, &response);
+                record_failure(&state.anomalies, target, &response);
             }
             response.status.to_string()
         }
