@@ -124,14 +124,10 @@ impl ConferenceService {
                 return self.reply(&up, 488, Some(&reason)).await;
             }
         };
-        let tag = format!("{:016x}", rand::random::<u64>());
-        let dialog = match Dialog::as_uas(&up.request, &tag) {
-            Ok(d) => d,
-            Err(e) => {
-                let reason = format!("Bad Request ({e})");
-                return self.reply(&up, 400, Some(&reason)).await;
-            }
+        let Some(dialog) = self.new_dialog(&up).await else {
+            return;
         };
+        let tag = dialog.local_tag.clone();
         let id = match target {
             FocusTarget::Conference(id) => id,
             _ => match self.create(&up, &aor, domain).await {

@@ -6,7 +6,6 @@ use crate::conference::{RosterSub, notify_item};
 use crate::id::ConfId;
 use crate::outbox::{Outbox, OutboxSetup};
 use crate::service::{ConferenceService, EVENT_PACKAGE, Role};
-use herald_dialog::Dialog;
 use herald_proxy::{Hop, Upstream};
 use herald_registrar::ChallengeKind;
 use herald_sip::{HeaderName, Request};
@@ -74,14 +73,10 @@ impl ConferenceService {
         let Some(watcher) = self.authenticate(&up, ChallengeKind::Www).await else {
             return;
         };
-        let tag = format!("{:016x}", rand::random::<u64>());
-        let dialog = match Dialog::as_uas(&up.request, &tag) {
-            Ok(d) => d,
-            Err(e) => {
-                let reason = format!("Bad Request ({e})");
-                return self.reply(&up, 400, Some(&reason)).await;
-            }
+        let Some(dialog) = self.new_dialog(&up).await else {
+            return;
         };
+        let tag = dialog.local_tag.clone();
         let hop = Hop::from_source(&up.source);
         let id = self.next_id();
         let key = (dialog.call_id.clone(), tag.clone());

@@ -483,6 +483,20 @@ impl ConferenceService {
         }
     }
 
+    /// The dialog our 2xx to `up` makes, with a fresh tag of ours; `None` when the
+    /// request cannot make one (answered 400 with the reason).
+    pub(crate) async fn new_dialog(&self, up: &Upstream) -> Option<herald_dialog::Dialog> {
+        let tag = format!("{:016x}", rand::random::<u64>());
+        match herald_dialog::Dialog::as_uas(&up.request, &tag) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let reason = format!("Bad Request ({e})");
+                self.reply(up, 400, Some(&reason)).await;
+                None
+            }
+        }
+    }
+
     /// Whether `aor` may join (or watch) `c`: invited, or of its domain when the
     /// conference is open to the domain.
     pub(crate) fn may_join(&self, c: &Conference, aor: &str) -> bool {
