@@ -24,7 +24,7 @@ repo=$(dirname "$here")
 
 CONFS=${CONFS:-50}; PARTS=${PARTS:-20}; DUR=${DUR:-10}; DRAIN=${DRAIN:-5}; RUNS=${RUNS:-3}
 CONNS=${CONNS:-0}; BODY=${BODY:-100}; MAX_P99_MS=${MAX_P99_MS:-1000}; QUEUE=${QUEUE:-}
-RATES=${RATES:-"50 100 200 400 800 1200 1600"}
+RATES=${RATES:-"50 100 200 400 600 800 1000 1200 1400 1600"}
 if [ "${1:-}" = "--quick" ]; then CONFS=10; PARTS=20; DUR=3; DRAIN=2; RUNS=1; RATES="20 100"; fi
 OUT=${OUT:-/tmp/herald-bench-conference-$(date -u +%Y%m%dT%H%M%SZ)}
 PORT=${PORT:-15370}
@@ -100,7 +100,7 @@ TOML
   LOAD_PID=$!
   echo "$LOAD_PID" > "$dir/load.pid"
   # Bounded: setup, every step with its drain and pause, the answers' timeout, the leave.
-  local limit=$(( 120 + $(echo $RATES | wc -w) * (DUR + DRAIN + 2 + 40) ))
+  local limit=$(( 120 + $(echo $RATES | wc -w) * (DUR + 2 * DRAIN + 2 + 40) ))
   local t0; t0=$(date +%s)
   while kill -0 "$LOAD_PID" 2>/dev/null; do
     [ $(( $(date +%s) - t0 )) -lt "$limit" ] || { echo "herald-load still running after $limit s" >&2; exit 1; }
@@ -154,7 +154,7 @@ for run in range(1, runs + 1):
         f"{' '.join(f'{k}:{v}' for k, v in s['outcomes'].items())}, INVITE->2xx p99 {s['join_time']['p99_ms']:.0f} ms; "
         f"server RSS {idle_rss / 1024:.1f} MiB idle -> {setup_rss / 1024:.1f} MiB, setup CPU {setup_cpu:.2f} s",
         f"{'msg/s':>6} {'result':>6} {'acc/s':>6} {'copies/s':>9} {'expect/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
-        f"{'p99 ms':>7} {'max ms':>7} {'lost':>6} {'ooo':>4} {'drop':>4} {'fail%':>6} {'cpu %':>6} {'load %':>6} "
+        f"{'p99 ms':>7} {'max ms':>7} {'missing':>7} {'lost':>6} {'ooo':>4} {'drop':>4} {'fail%':>6} {'cpu %':>6} {'load %':>6} "
         f"{'RSS MiB':>8}",
     ]
     best = 0
@@ -164,7 +164,7 @@ for run in range(1, runs + 1):
         lines.append(
             f"{st['target_rate']:>6} {'pass' if st['pass'] else 'FAIL':>6} {st['achieved_rate']:>6.0f} "
             f"{st['fanout_per_s']:>9.0f} {st['expected_fanout_per_s']:>9.0f} {lat['p50_ms']:>7.1f} "
-            f"{lat['p90_ms']:>7.1f} {lat['p99_ms']:>7.1f} {lat['max_ms']:>7.1f} {st['copies_lost']:>6} "
+            f"{lat['p90_ms']:>7.1f} {lat['p99_ms']:>7.1f} {lat['max_ms']:>7.1f} {st['copies_missing']:>7} {st['copies_lost']:>6} "
             f"{st['out_of_order']:>4} {st['participants_dropped']:>4} {st['failure_pct']:>6.2f} "
             f"{100 * cpu:>6.0f} {100 * load_cpu:>6.0f} {rss / 1024:>8.1f}")
         if not st["pass"]:
@@ -178,8 +178,9 @@ for run in range(1, runs + 1):
 lines.append(f"highest passing rate per run (MESSAGE/s): {', '.join(map(str, best_per_run))}; "
              f"median {statistics.median(best_per_run):g}")
 lines.append("copies/s: copies read during the sending window; expect/s: copies the accepted messages "
-             "were owed per second; p50..max: MESSAGE sent -> copy read, per recipient; lost: copies owed "
-             "after the drain; ooo: out of order per sender; drop: participants the focus dropped; "
+             "were owed per second; p50..max: MESSAGE sent -> copy read, per recipient (late copies included); "
+             "missing: copies owed after the drain; lost: still owed one drain after every MESSAGE was "
+             "answered; ooo: out of order per sender; drop: participants the focus dropped; "
              "cpu % / load %: server / herald-load CPU over the step and its drain, 100 % = one core")
 with open(f"{out}/summary.txt", "w") as f:
     f.write("\n".join(lines) + "\n")

@@ -302,7 +302,7 @@ mod tests {
         );
         let summary = s.book.summary(1);
         assert_eq!((summary.copies_expected, summary.copies_received), (4, 3));
-        assert_eq!(summary.copies_lost, 1);
+        assert_eq!(summary.copies_missing, 1);
         assert_eq!(s.arrivals(), 4);
         // Taken: a second look finds the counts but no latencies.
         assert!(s.take_step(1).latencies.is_empty());

@@ -2,8 +2,8 @@
 //!
 //! - [`MessageBook`]: every message of the run, by its number: the step it belongs to,
 //!   how many copies it is owed (the other participants when it was sent), whether the
-//!   focus accepted it, and how many copies arrived. A step's loss is what its accepted
-//!   messages are still owed.
+//!   focus accepted it, and how many copies arrived. What a step's accepted messages
+//!   are still owed is missing (late, or lost if it never comes).
 //! - [`SenderOrder`]: one sender's messages as one recipient sees them, by the sender's
 //!   sequence number: a number above every one seen is in order (skipping leaves gaps),
 //!   one that fills a gap came out of order, any other was seen already.
@@ -103,8 +103,8 @@ pub struct BookSummary {
     pub copies_expected: u64,
     /// Copies of the accepted messages received (repeats not counted).
     pub copies_received: u64,
-    /// Copies owed and not received.
-    pub copies_lost: u64,
+    /// Copies owed and not received (yet).
+    pub copies_missing: u64,
     /// Accepted messages some participant is still owed.
     pub incomplete_messages: u64,
     /// Copies received of messages that were not accepted (or not yet answered).
@@ -180,9 +180,9 @@ impl MessageBook {
                     s.accepted += 1;
                     s.copies_expected += owed;
                     s.copies_received += received.min(owed);
-                    let lost = owed.saturating_sub(received);
-                    s.copies_lost += lost;
-                    if lost > 0 {
+                    let missing = owed.saturating_sub(received);
+                    s.copies_missing += missing;
+                    if missing > 0 {
                         s.incomplete_messages += 1;
                     }
                 }
@@ -269,7 +269,7 @@ mod tests {
                 unanswered: 0,
                 copies_expected: 38,
                 copies_received: 36,
-                copies_lost: 2,
+                copies_missing: 2,
                 incomplete_messages: 1,
                 copies_of_unaccepted: 1,
             }
@@ -281,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn surplus_copies_do_not_hide_losses_elsewhere() {
+    fn surplus_copies_do_not_hide_missing_ones_elsewhere() {
         let book = MessageBook::new(2);
         book.sent(0, 0, 2);
         book.sent(1, 0, 2);
@@ -292,7 +292,7 @@ mod tests {
         book.answered(0, true);
         book.answered(1, true);
         let s = book.summary(0);
-        assert_eq!((s.copies_received, s.copies_lost), (3, 1));
+        assert_eq!((s.copies_received, s.copies_missing), (3, 1));
         assert_eq!(s.incomplete_messages, 1);
     }
 }

@@ -88,11 +88,13 @@ pub fn describe_step(s: &StepReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  copies: expected {}, received {}, lost {} ({} messages incomplete), out of order {}, repeated {}, wrong sender {}, of unaccepted messages {}",
+        "  copies: expected {}, received {}, missing after the drain {} ({} messages incomplete; {} came later, {} lost), out of order {}, repeated {}, wrong sender {}, of unaccepted messages {}",
         s.copies_expected,
         s.copies_received,
-        s.copies_lost,
+        s.copies_missing,
         s.incomplete_messages,
+        s.copies_late,
+        s.copies_lost,
         s.out_of_order,
         s.repeated,
         s.wrong_sender,
