@@ -2,6 +2,8 @@
 //! server can put straight into a SIP reason phrase (`400 Bad conference-info: <reason>`)
 //! or a log line, whatever the input contained.
 
+use herald_xml::XmlError;
+
 /// Why a document or header value was refused.
 ///
 /// Every reason this crate builds is printable ASCII without line breaks and at most
@@ -63,15 +65,23 @@ fn clean(reason: &str) -> String {
         .collect()
 }
 
-/// A piece of input quoted inside a reason: at most 32 characters, then `...`.
-pub(crate) fn shown(text: &str) -> String {
-    const MAX: usize = 32;
-    let mut out: String = text.chars().take(MAX).collect();
-    if text.chars().nth(MAX).is_some() {
-        out.push_str("...");
+/// The XML layer's refusals keep their reasons (cleaned like every other); only the
+/// two whose wording is the caller's choice are spelt out here, as they always were in
+/// this crate.
+impl From<XmlError> for DocError {
+    fn from(e: XmlError) -> Self {
+        match e {
+            XmlError::TooLarge { max } => DocError::TooLarge { max },
+            XmlError::NotUtf8 => DocError::malformed("not UTF-8"),
+            XmlError::TooComplex(reason) => DocError::too_complex(reason),
+            XmlError::Malformed(reason) => DocError::malformed(reason),
+        }
     }
-    out
 }
+
+/// A piece of input quoted inside a reason: at most 32 characters, then `...` (the
+/// same shortening as the XML layer's reasons use).
+pub(crate) use herald_xml::shown;
 
 #[cfg(test)]
 mod tests {
@@ -92,6 +102,28 @@ mod tests {
         assert_eq!(
             DocError::TooLarge { max: 10 }.to_string(),
             "body larger than 10 bytes"
+        );
+    }
+
+    #[test]
+    fn xml_refusals_keep_this_crates_reasons() {
+        let limits = crate::Limits {
+            max_bytes: 10,
+            ..crate::Limits::default()
+        };
+        let refused = |body: &[u8]| crate::ConferenceInfo::parse(body, &limits).unwrap_err();
+        assert_eq!(refused(b"<conference/>"), DocError::TooLarge { max: 10 });
+        assert_eq!(
+            refused(b"<a>\xff</a>"),
+            DocError::Malformed("not UTF-8".to_owned())
+        );
+        assert_eq!(
+            refused(b"<p:a/>"),
+            DocError::Malformed("undeclared prefix in p:a".to_owned())
+        );
+        assert_eq!(
+            DocError::from(XmlError::TooComplex("nested deeper than 3\r\n".to_owned())),
+            DocError::TooComplex("nested deeper than 3??".to_owned())
         );
     }
 

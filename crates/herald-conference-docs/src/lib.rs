@@ -27,8 +27,6 @@ pub mod refer;
 mod replaces;
 pub mod sdp;
 pub mod sipfrag;
-mod xml_tree;
-mod xml_write;
 
 pub use conference_info::{
     ConferenceInfo, DisconnectionMethod, ElementState, Endpoint, EndpointStatus, JoiningMethod,

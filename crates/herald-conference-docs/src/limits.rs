@@ -25,6 +25,20 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The bounds of the XML layer. This crate has never bounded attributes or text on
+    /// their own: `max_bytes` bounds them already.
+    pub(crate) fn xml(&self) -> herald_xml::Limits {
+        herald_xml::Limits {
+            max_bytes: self.max_bytes,
+            max_depth: self.max_depth,
+            max_elements: self.max_elements,
+            max_attributes: usize::MAX,
+            max_text_bytes: usize::MAX,
+        }
+    }
+}
+
 /// Refuses `input` when it is larger than `limits` allow.
 pub(crate) fn check_size(input: &[u8], limits: &Limits) -> Result<(), crate::DocError> {
     if input.len() > limits.max_bytes {

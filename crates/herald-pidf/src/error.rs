@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use herald_xml::XmlError;
+
 /// Why a document was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -86,15 +88,25 @@ impl fmt::Display for PidfError {
 
 impl std::error::Error for PidfError {}
 
-/// A name taken from the input, shortened for use inside a reason.
-pub(crate) fn shown(name: &str) -> String {
-    const MAX: usize = 32;
-    let mut out: String = name.chars().take(MAX).collect();
-    if name.chars().nth(MAX).is_some() {
-        out.push_str("...");
+/// The XML layer's refusals keep their reasons; only the two whose wording is the
+/// caller's choice are spelt out here, as they always were in this crate.
+impl From<XmlError> for PidfError {
+    fn from(e: XmlError) -> Self {
+        match e {
+            XmlError::TooLarge { max } => PidfError::new(
+                ErrorKind::TooLarge,
+                format!("document larger than {max} bytes"),
+            ),
+            XmlError::NotUtf8 => PidfError::malformed("document is not UTF-8"),
+            XmlError::TooComplex(reason) => PidfError::too_complex(reason),
+            XmlError::Malformed(reason) => PidfError::malformed(reason),
+        }
     }
-    out
 }
+
+/// A name taken from the input, shortened for use inside a reason (the same shortening
+/// as the XML layer's reasons use).
+pub(crate) use herald_xml::shown;
 
 #[cfg(test)]
 mod tests {
@@ -110,6 +122,35 @@ mod tests {
         assert_eq!(short.reason(), "line??break ?");
         assert_eq!(short.kind(), ErrorKind::Invalid);
         assert_eq!(short.to_string(), "line??break ?");
+    }
+
+    #[test]
+    fn xml_refusals_keep_this_crates_reasons() {
+        let limits = crate::Limits {
+            max_bytes: 10,
+            ..crate::Limits::DOCUMENT
+        };
+        let refused = |body: &[u8]| crate::parse_pidf(body, &limits).unwrap_err();
+        let e = refused(b"<presence/>");
+        assert_eq!(
+            (e.kind(), e.reason()),
+            (ErrorKind::TooLarge, "document larger than 10 bytes")
+        );
+        let e = refused(b"<a>\xff</a>");
+        assert_eq!(
+            (e.kind(), e.reason()),
+            (ErrorKind::Malformed, "document is not UTF-8")
+        );
+        let e = refused(b"<p:a/>");
+        assert_eq!(
+            (e.kind(), e.reason()),
+            (ErrorKind::Malformed, "undeclared prefix in p:a")
+        );
+        let e = PidfError::from(XmlError::TooComplex("nested deeper than 3".to_owned()));
+        assert_eq!(
+            (e.kind(), e.reason()),
+            (ErrorKind::TooComplex, "nested deeper than 3")
+        );
     }
 
     #[test]

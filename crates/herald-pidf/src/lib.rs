@@ -59,8 +59,6 @@ mod parse;
 mod render;
 pub mod rlmi;
 pub mod watcherinfo;
-mod xml_tree;
-mod xml_write;
 
 pub use access::AccessLevel;
 pub use activity::Activity;

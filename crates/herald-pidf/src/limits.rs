@@ -43,6 +43,19 @@ impl Limits {
     };
 }
 
+impl Limits {
+    /// The bounds of the XML layer; `max_parts` is this crate's own (multipart).
+    pub(crate) fn xml(&self) -> herald_xml::Limits {
+        herald_xml::Limits {
+            max_bytes: self.max_bytes,
+            max_depth: self.max_depth,
+            max_elements: self.max_elements,
+            max_attributes: self.max_attributes,
+            max_text_bytes: self.max_text_bytes,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits::DOCUMENT

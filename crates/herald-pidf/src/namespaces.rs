@@ -18,4 +18,4 @@ pub const WATCHERINFO: &str = "urn:ietf:params:xml:ns:watcherinfo";
 /// Resource list meta-information (RFC 4662).
 pub const RLMI: &str = "urn:ietf:params:xml:ns:rlmi";
 /// The namespace of the `xml:` prefix (`xml:lang`).
-pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+pub const XML: &str = herald_xml::XML_NAMESPACE;

@@ -17,12 +17,12 @@ use crate::model::{
     UserInput,
 };
 use crate::namespaces::{CIPID, DATA_MODEL, HERALD_AVAILABILITY, LOCATION_TYPE, PIDF, RPID};
-use crate::xml_tree::{Element, parse_document};
+use herald_xml::Element;
 
 /// Parses and validates a PIDF document. Errors carry a short reason fit for a `400`
 /// reason phrase; nothing in the input can make this panic.
 pub fn parse_pidf(body: &[u8], limits: &Limits) -> Result<Publication, PidfError> {
-    let root = parse_document(body, limits)?;
+    let root = herald_xml::parse(body, &limits.xml())?;
     if !root.is(PIDF, "presence") {
         return Err(PidfError::invalid("root element is not PIDF <presence>"));
     }
@@ -365,7 +365,7 @@ fn optional_uri(element: &Element, what: &str) -> Result<Option<String>, PidfErr
 /// and the server compares the entity with the request URI itself.
 fn uri_text(text: Option<&str>, what: &str) -> Result<String, PidfError> {
     let text = text
-        .map(|t| t.trim_matches(crate::xml_tree::is_xml_space))
+        .map(|t| t.trim_matches(herald_xml::is_xml_space))
         .unwrap_or_default();
     if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(PidfError::invalid(format!("{what} is not a URI")));

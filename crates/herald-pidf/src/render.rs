@@ -16,7 +16,7 @@ use crate::aggregate::Aggregate;
 use crate::availability::{activities_availability, rpid_view};
 use crate::model::{Device, Note, PlaceType, UserInput};
 use crate::namespaces::{CIPID, DATA_MODEL, HERALD_AVAILABILITY, LOCATION_TYPE, PIDF, RPID};
-use crate::xml_write::XmlWriter;
+use herald_xml::XmlWriter;
 
 /// The PIDF document for a watcher at `level` watching `entity_uri`, whose presence is
 /// `aggregate`.

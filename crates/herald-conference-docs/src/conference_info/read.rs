@@ -7,10 +7,10 @@ use super::{
 };
 use crate::error::{DocError, shown};
 use crate::limits::Limits;
-use crate::xml_tree::{Element, parse_document};
+use herald_xml::Element;
 
 pub(super) fn parse(xml: &[u8], limits: &Limits) -> Result<ConferenceInfo, DocError> {
-    let root = parse_document(xml, limits)?;
+    let root = herald_xml::parse(xml, &limits.xml())?;
     if !is_ours(&root, "conference-info") {
         let namespace = root
             .ns

@@ -1,10 +1,10 @@
 //! Writing a [`ConferenceInfo`] in the element order of the RFC 4575 schema.
 
 use super::{ConferenceInfo, ElementState, Endpoint, NAMESPACE, User};
-use crate::xml_write::XmlWriter;
+use herald_xml::XmlWriter;
 
 pub(super) fn to_xml(info: &ConferenceInfo) -> String {
-    let mut w = XmlWriter::new();
+    let mut w = XmlWriter::indented();
     let version = info.version.to_string();
     w.open(
         "conference-info",
@@ -23,20 +23,20 @@ pub(super) fn to_xml(info: &ConferenceInfo) -> String {
     if info.subject.is_some() || info.max_user_count.is_some() {
         w.open("conference-description", section_attrs);
         if let Some(subject) = &info.subject {
-            w.text_element("subject", subject);
+            w.text_element("subject", &[], subject);
         }
         if let Some(max) = info.max_user_count {
-            w.text_element("maximum-user-count", &max.to_string());
+            w.text_element("maximum-user-count", &[], &max.to_string());
         }
         w.close("conference-description");
     }
     if info.user_count.is_some() || info.active.is_some() {
         w.open("conference-state", section_attrs);
         if let Some(count) = info.user_count {
-            w.text_element("user-count", &count.to_string());
+            w.text_element("user-count", &[], &count.to_string());
         }
         if let Some(active) = info.active {
-            w.text_element("active", if active { "true" } else { "false" });
+            w.text_element("active", &[], if active { "true" } else { "false" });
         }
         w.close("conference-state");
     }
@@ -62,12 +62,12 @@ fn write_user(w: &mut XmlWriter, user: &User) {
     }
     w.open("user", &attrs);
     if let Some(text) = &user.display_text {
-        w.text_element("display-text", text);
+        w.text_element("display-text", &[], text);
     }
     if !user.roles.is_empty() {
         w.open("roles", &[]);
         for role in &user.roles {
-            w.text_element("entry", role);
+            w.text_element("entry", &[], role);
         }
         w.close("roles");
     }
@@ -95,30 +95,30 @@ fn write_endpoint(w: &mut XmlWriter, endpoint: &Endpoint) {
     }
     w.open("endpoint", &attrs);
     if let Some(text) = &endpoint.display_text {
-        w.text_element("display-text", text);
+        w.text_element("display-text", &[], text);
     }
     if let Some(by) = &endpoint.referred_by {
         w.open("referred", &[]);
-        w.text_element("by", by);
+        w.text_element("by", &[], by);
         w.close("referred");
     }
     if let Some(status) = endpoint.status {
-        w.text_element("status", status.as_str());
+        w.text_element("status", &[], status.as_str());
     }
     if let Some(method) = endpoint.joining_method {
-        w.text_element("joining-method", method.as_str());
+        w.text_element("joining-method", &[], method.as_str());
     }
     if let Some(when) = &endpoint.joining_when {
         w.open("joining-info", &[]);
-        w.text_element("when", when);
+        w.text_element("when", &[], when);
         w.close("joining-info");
     }
     if let Some(method) = endpoint.disconnection_method {
-        w.text_element("disconnection-method", method.as_str());
+        w.text_element("disconnection-method", &[], method.as_str());
     }
     if let Some(when) = &endpoint.disconnection_when {
         w.open("disconnection-info", &[]);
-        w.text_element("when", when);
+        w.text_element("when", &[], when);
         w.close("disconnection-info");
     }
     w.close("endpoint");

@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::namespaces::RLMI;
-use crate::xml_write::XmlWriter;
+use herald_xml::XmlWriter;
 
 pub use parse::parse_rlmi;
 

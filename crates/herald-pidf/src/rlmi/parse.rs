@@ -5,11 +5,11 @@ use super::{Instance, InstanceState, Name, Resource, RlmiList};
 use crate::error::{PidfError, shown};
 use crate::limits::Limits;
 use crate::namespaces::RLMI;
-use crate::xml_tree::{Element, parse_document};
+use herald_xml::Element;
 
 /// Parses and validates an RLMI document.
 pub fn parse_rlmi(body: &[u8], limits: &Limits) -> Result<RlmiList, PidfError> {
-    let root = parse_document(body, limits)?;
+    let root = herald_xml::parse(body, &limits.xml())?;
     if !root.is(RLMI, "list") {
         return Err(PidfError::invalid("root element is not RLMI <list>"));
     }

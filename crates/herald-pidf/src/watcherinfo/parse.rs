@@ -6,11 +6,11 @@ use super::{DocState, Watcher, WatcherEvent, WatcherInfoDoc, WatcherList, Watche
 use crate::error::{PidfError, shown};
 use crate::limits::Limits;
 use crate::namespaces::WATCHERINFO;
-use crate::xml_tree::{Element, parse_document};
+use herald_xml::Element;
 
 /// Parses and validates a watcher information document.
 pub fn parse_watcherinfo(body: &[u8], limits: &Limits) -> Result<WatcherInfoDoc, PidfError> {
-    let root = parse_document(body, limits)?;
+    let root = herald_xml::parse(body, &limits.xml())?;
     if !root.is(WATCHERINFO, "watcherinfo") {
         return Err(PidfError::invalid("root element is not <watcherinfo>"));
     }
