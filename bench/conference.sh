@@ -60,7 +60,8 @@ awk -v n="$USERS" -v d="$DOMAIN" -v p="$PASSWORD" \
   'BEGIN { for (i = 0; i < n; i++) printf "sip:u%05d@%s,%s\n", i, d, p }' > "$OUT/users.csv"
 { echo "nproc: $(nproc)"; grep -m1 "model name" /proc/cpuinfo || true; uname -r
   echo "CONFS=$CONFS PARTS=$PARTS RATES=$RATES DUR=$DUR DRAIN=$DRAIN RUNS=$RUNS CONNS=$CONNS BODY=$BODY MAX_P99_MS=$MAX_P99_MS QUEUE=${QUEUE:-default}"
-  echo "herald: $(cd "$repo" && git log -1 --format='%h %s' | cut -c1-100)"; } > "$OUT/env.txt"
+  echo "repository: $(cd "$repo" && git log -1 --format='%h %s' | cut -c1-100)"
+  echo "binaries: $HERALD_BIN ($(date -u -r "$HERALD_BIN" +%FT%TZ)), $LOAD_BIN"; } > "$OUT/env.txt"
 tck=$(getconf CLK_TCK)
 
 # One run: a fresh data directory and server, herald-load's whole ladder, the samples.
@@ -81,14 +82,15 @@ TOML
   started=""
   for _ in $(seq 100); do grep -q "listening" "$dir/server.log" && { started=1; break; }; sleep 0.1; done
   [ -n "$started" ] || { echo "server did not start, see $dir/server.log" >&2; exit 1; }
-  # Server CPU ticks and RSS, and herald-load's CPU ticks (it shares the cores), twice a
-  # second, to line up with herald-load's step times.
+  # Server CPU ticks and RSS, herald-load's CPU ticks (it shares the cores) and the
+  # machine's busy ticks (what else ran), twice a second, to line up with the steps.
   rm -f "$dir/load.pid"
   ( while kill -0 "$SERVER_PID" 2>/dev/null; do
       s=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0)
       m=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
       l=0; p=$(cat "$dir/load.pid" 2>/dev/null) && l=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-      echo "$(date +%s.%N) $s $m $l"; sleep 0.5
+      b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat)
+      echo "$(date +%s.%N) $s $m $l $b"; sleep 0.5
     done ) > "$dir/usage.txt" &
   SAMPLER_PID=$!
   sleep 1
@@ -111,6 +113,8 @@ TOML
   sleep 1
   stop_pid "$SAMPLER_PID"; SAMPLER_PID=""
   stop_pid "$SERVER_PID"; SERVER_PID=""
+  # The focus's monitoring records (one per conference: end, reason, message count).
+  "$HERALD_BIN" --data-dir "$data" conferences --json --limit $((CONFS + 10)) > "$dir/conferences.jsonl" 2>&1 || true
   cat "$dir/load.out"
 }
 
@@ -129,18 +133,21 @@ for run in range(1, runs + 1):
     usage = []
     for line in open(f"{d}/usage.txt"):
         try:
-            t, c, m, l = line.split()
-            usage.append((float(t), int(c), int(m), int(l)))
+            t, c, m, l, b = line.split()
+            usage.append((float(t), int(c), int(m), int(l), int(b)))
         except ValueError:
             pass
     def between(a, b):
-        """Server CPU, herald-load CPU (fractions of one core), peak server RSS (kB)."""
+        """Server CPU, herald-load CPU, other processes' CPU (fractions of one core), peak
+        server RSS (kB)."""
         inside = [u for u in usage if a <= u[0] <= b]
         if len(inside) < 2:
-            return float("nan"), float("nan"), 0
+            return float("nan"), float("nan"), float("nan"), 0
         span = inside[-1][0] - inside[0][0]
-        return ((inside[-1][1] - inside[0][1]) / tck / span, (inside[-1][3] - inside[0][3]) / tck / span,
-                max(u[2] for u in inside))
+        server = (inside[-1][1] - inside[0][1]) / tck / span
+        load = (inside[-1][3] - inside[0][3]) / tck / span
+        busy = (inside[-1][4] - inside[0][4]) / tck / span
+        return server, load, max(0.0, busy - server - load), max(u[2] for u in inside)
     s = r["setup"]
     idle_rss = usage[0][2] if usage else 0
     after_setup = [u for u in usage if u[0] <= s["end_unix_s"] + 0.5]
@@ -155,18 +162,18 @@ for run in range(1, runs + 1):
         f"server RSS {idle_rss / 1024:.1f} MiB idle -> {setup_rss / 1024:.1f} MiB, setup CPU {setup_cpu:.2f} s",
         f"{'msg/s':>6} {'result':>6} {'acc/s':>6} {'copies/s':>9} {'expect/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
         f"{'p99 ms':>7} {'max ms':>7} {'missing':>7} {'lost':>6} {'ooo':>4} {'drop':>4} {'fail%':>6} {'cpu %':>6} {'load %':>6} "
-        f"{'RSS MiB':>8}",
+        f"{'other %':>7} {'RSS MiB':>8}",
     ]
     best = 0
     for st in r["steps"]:
         lat = st["latency"]
-        cpu, load_cpu, rss = between(st["window_start_unix_s"], st["drain_end_unix_s"])
+        cpu, load_cpu, other_cpu, rss = between(st["window_start_unix_s"], st["drain_end_unix_s"])
         lines.append(
             f"{st['target_rate']:>6} {'pass' if st['pass'] else 'FAIL':>6} {st['achieved_rate']:>6.0f} "
             f"{st['fanout_per_s']:>9.0f} {st['expected_fanout_per_s']:>9.0f} {lat['p50_ms']:>7.1f} "
             f"{lat['p90_ms']:>7.1f} {lat['p99_ms']:>7.1f} {lat['max_ms']:>7.1f} {st['copies_missing']:>7} {st['copies_lost']:>6} "
             f"{st['out_of_order']:>4} {st['participants_dropped']:>4} {st['failure_pct']:>6.2f} "
-            f"{100 * cpu:>6.0f} {100 * load_cpu:>6.0f} {rss / 1024:>8.1f}")
+            f"{100 * cpu:>6.0f} {100 * load_cpu:>6.0f} {100 * other_cpu:>7.0f} {rss / 1024:>8.1f}")
         if not st["pass"]:
             lines.append(f"{'':>14}failed: {'; '.join(st['failed_checks'])}")
         elif st["target_rate"] > best:
@@ -174,6 +181,19 @@ for run in range(1, runs + 1):
     best_per_run.append(best)
     lines.append(f"leave: {' '.join(f'{k}:{v}' for k, v in r['leave'].items()) or 'none'}; "
                  f"dropped by the focus: {r['dropped_by_focus']}; anomalies: {r['anomalies'] or 'none'}")
+    records = []
+    for line in open(f"{d}/conferences.jsonl"):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pass
+    reasons = {}
+    for c in records:
+        reasons[c.get("end_reason") or "still open"] = reasons.get(c.get("end_reason") or "still open", 0) + 1
+    accepted = sum(st["accepted"] for st in r["steps"])
+    counted = sum(c.get("message_count") or 0 for c in records)
+    lines.append(f"monitoring records: {len(records)} conferences, ended {reasons}, messages counted {counted} "
+                 f"(herald-load had {accepted} accepted)")
     lines.append("")
 lines.append(f"highest passing rate per run (MESSAGE/s): {', '.join(map(str, best_per_run))}; "
              f"median {statistics.median(best_per_run):g}")
@@ -181,7 +201,8 @@ lines.append("copies/s: copies read during the sending window; expect/s: copies 
              "were owed per second; p50..max: MESSAGE sent -> copy read, per recipient (late copies included); "
              "missing: copies owed after the drain; lost: still owed one drain after every MESSAGE was "
              "answered; ooo: out of order per sender; drop: participants the focus dropped; "
-             "cpu % / load %: server / herald-load CPU over the step and its drain, 100 % = one core")
+             "cpu % / load % / other %: server / herald-load / every other process's CPU over the step "
+             "and its drain, 100 % = one core")
 with open(f"{out}/summary.txt", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))
