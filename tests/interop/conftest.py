@@ -295,6 +295,28 @@ class PjsuaDevice:
                     )
                 self.changed.wait(left)
 
+    def wait_match(self, name: str, predicate, timeout: float = DEVICE_EVENT_TIMEOUT) -> dict:
+        """Like `wait_for`, for the first untaken `name` event for which
+        `predicate(event)` holds."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                for i, event in enumerate(self.events):
+                    if i in self.taken:
+                        continue
+                    if event["event"] == name and predicate(event):
+                        self.taken.add(i)
+                        return event
+                    if event["event"] in ("error", "garbage", "exited"):
+                        raise AssertionError(f"{self!r}: {event}; stderr:\n{''.join(self.stderr)[-3000:]}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"{self!r}: no matching {name} event within {timeout}s; "
+                        f"events: {[e['event'] for e in self.events]}"
+                    )
+                self.changed.wait(left)
+
     def all(self, name: str, **match) -> list[dict]:
         """Every `name` event so far (taken or not) whose fields equal `match`."""
         with self.changed:

@@ -8,9 +8,10 @@ script. It is driven through stdin, one JSON object per line:
                             out-of-dialog MESSAGE (pager mode) through a pj.Buddy
     {"cmd": "typing", "to": URI, "typing": true}
                             RFC 3994 isComposing MESSAGE through a pj.Buddy
-    {"cmd": "call", "to": URI, "call": NAME}
+    {"cmd": "call", "to": URI, "call": NAME, "headers": {"Accept": "message/cpim"}}
                             INVITE with an audio offer (null sound device); NAME
-                            labels the call in later commands and events
+                            labels the call in later commands and events; the
+                            optional "headers" are added to the INVITE
     {"cmd": "answer", "call": NAME, "code": 200}
                             answer an incoming call (180, 200, 486, ...)
     {"cmd": "call_message", "call": NAME, "body": TEXT, "content_type": "text/plain"}
@@ -18,7 +19,15 @@ script. It is driven through stdin, one JSON object per line:
     {"cmd": "call_request", "call": NAME, "method": "INFO", "body": TEXT,
      "content_type": "text/plain"}
                             any other in-dialog request (INFO, ...)
+    {"cmd": "call_typing", "call": NAME, "typing": true}
+                            RFC 3994 isComposing MESSAGE inside the call's dialog
     {"cmd": "reinvite", "call": NAME}
+    {"cmd": "xfer", "call": NAME, "to": URI}
+                            REFER in the call's dialog (Call.xfer): Refer-To URI
+    {"cmd": "xfer_replaces", "call": NAME, "target": OTHER_NAME}
+                            attended transfer (Call.xferReplaces): REFER in NAME's
+                            dialog, Refer-To the other party of OTHER_NAME with
+                            Replaces naming OTHER_NAME's dialog (and Require=replaces)
     {"cmd": "hangup", "call": NAME, "code": 603}   (BYE, CANCEL or a final answer)
     {"cmd": "subscribe", "to": URI}
                             presence SUBSCRIBE through a pj.Buddy (subscribePresence)
@@ -41,7 +50,22 @@ and reports on stdout, one JSON object per line:
      "code": 200, "reason": "OK", "response": "<raw final response>"}
     {"event": "incoming_call", "call": NAME, "from": URI, "raw": "<the INVITE>"}
     {"event": "call_state", "call": NAME, "state": "CONFIRMED", "code": 200,
-     "reason": "OK", "call_id": "...", "rx": "<raw message that caused it>"}
+     "reason": "OK", "call_id": "...", "remote_uri": "sip:...",
+     "remote_contact": "<sip:...>"|"", "rx": "<raw message that caused it>"}
+                            remote_uri: the peer's From/To; remote_contact: its
+                            Contact as PJSIP keeps it (the URI, parameters such
+                            as ;isfocus dropped)
+    {"event": "call_transfer_status", "call": NAME, "code": 100|200|..., "reason": "...",
+     "final": false|true}
+                            each NOTIFY of the REFER we sent in NAME's dialog (xfer)
+    {"event": "call_replace_request", "call": NAME, "code": 200, "raw": "<the INVITE>"}
+                            an INVITE with Replaces naming call NAME arrived (PJSIP
+                            accepts it by itself: "code" is its answer)
+    {"event": "call_replaced", "call": NAME, "new_call": NEW_NAME, "from": URI,
+     "raw": "<the INVITE with Replaces>"|""}
+                            call NAME is replaced by the incoming call NEW_NAME (named
+                            like incoming calls, "inN"); PJSIP answers NEW_NAME 200 and
+                            ends NAME itself
     {"event": "call_tsx", "call": NAME, "method": "INFO", "role": "uas"|"uac",
      "code": 200, "rx": "<raw request or response>"}
     {"event": "buddy_state", "uri": URI, "status": "online"|"offline"|"unknown",
@@ -53,7 +77,9 @@ and reports on stdout, one JSON object per line:
     {"event": "publish_status", "code": 200, "reason": "OK", "response": "<raw>"}
                             every final response to one of our PUBLISHes
     {"event": "error", "message": "..."}
-Incoming calls are answered 180 at once, then left ringing until "answer".
+Incoming calls are answered 180 at once, then left ringing until "answer"; an
+incoming INVITE with Replaces (RFC 3891) is not reported as incoming_call but as
+call_replace_request + call_replaced, and answered 200 by PJSIP itself.
 Without --server the account registers nowhere and sends requests straight to the
 URI it is given (device-to-device, e.g. sip:bob@127.0.0.1:PORT;transport=tcp).
 With --publish the account PUBLISHes its presence (presConfig.publishEnabled): once at
@@ -214,8 +240,11 @@ class DeviceCall(pj.Call):
 
     def __init__(self, account: Device, name: str, call_id: int = pj.PJSUA_INVALID_ID):
         super().__init__(account, call_id)
+        self.account = account
         self.name = name
         self.confirmed = False
+        # The INVITE with Replaces naming this call, once one came.
+        self.replace_request = ""
 
     def onCallState(self, prm):  # noqa: N802 (pjsua2 callback name)
         try:
@@ -237,6 +266,8 @@ class DeviceCall(pj.Call):
             code=info.lastStatusCode,
             reason=info.lastReason,
             call_id=info.callIdString,
+            remote_uri=info.remoteUri,
+            remote_contact=info.remoteContact,
             rx=rx,
         )
 
@@ -259,6 +290,41 @@ class DeviceCall(pj.Call):
             role="uas" if tsx.role == pj.PJSIP_ROLE_UAS else "uac",
             code=tsx.statusCode,
             rx=rx,
+        )
+
+    def onCallTransferStatus(self, prm):  # noqa: N802
+        emit(
+            event="call_transfer_status",
+            call=self.name,
+            code=prm.statusCode,
+            reason=prm.reason,
+            final=bool(prm.finalNotify),
+        )
+        prm.cont = True  # keep reporting until the final NOTIFY
+
+    def onCallReplaceRequest(self, prm):  # noqa: N802
+        # The new Call object is made in onCallReplaced, once its call id is known.
+        self.replace_request = raw_of(prm.rdata)
+        emit(
+            event="call_replace_request",
+            call=self.name,
+            code=prm.statusCode,
+            raw=self.replace_request,
+        )
+
+    def onCallReplaced(self, prm):  # noqa: N802
+        new = self.account.incoming_call_object(prm.newCallId)
+        prm.newCall = new
+        try:
+            remote = new.getInfo().remoteUri
+        except pj.Error:
+            remote = ""
+        emit(
+            event="call_replaced",
+            call=self.name,
+            new_call=new.name,
+            **{"from": remote},
+            raw=self.replace_request,
         )
 
     def onInstantMessage(self, prm):  # noqa: N802
@@ -342,11 +408,19 @@ class Device(pj.Account):
     def onTypingIndication(self, prm):  # noqa: N802
         report_typing(prm, None)
 
-    def onIncomingCall(self, prm):  # noqa: N802
+    def incoming_call_object(self, call_id: int) -> DeviceCall:
+        """A named Call object for an incoming call (a new one, or one that replaces
+        a call of ours): "in1", "in2", ... in arrival order; kept in self.calls so
+        Python does not collect it while PJSIP calls back into it."""
         self.incoming += 1
         name = f"in{self.incoming}"
-        call = DeviceCall(self, name, prm.callId)
+        call = DeviceCall(self, name, call_id)
         self.calls[name] = call
+        return call
+
+    def onIncomingCall(self, prm):  # noqa: N802
+        call = self.incoming_call_object(prm.callId)
+        name = call.name
         emit(event="incoming_call", call=name, **{"from": call.getInfo().remoteUri}, raw=raw_of(prm.rdata))
         ringing = pj.CallOpParam()
         ringing.statusCode = 180
@@ -392,6 +466,11 @@ class Device(pj.Account):
             prm = pj.CallOpParam(True)
             prm.opt.audioCount = 1
             prm.opt.videoCount = 0
+            for hname, hvalue in cmd.get("headers", {}).items():
+                header = pj.SipHeader()
+                header.hName = hname
+                header.hValue = hvalue
+                prm.txOption.headers.append(header)
             call.makeCall(cmd["to"], prm)
         elif what == "answer":
             prm = pj.CallOpParam()
@@ -409,6 +488,15 @@ class Device(pj.Account):
                 prm.txOption.contentType = cmd.get("content_type", "text/plain")
                 prm.txOption.msgBody = cmd["body"]
             self.call(cmd["call"]).sendRequest(prm)
+        elif what == "call_typing":
+            prm = pj.SendTypingIndicationParam()
+            prm.isTyping = bool(cmd.get("typing", True))
+            self.call(cmd["call"]).sendTypingIndication(prm)
+        elif what == "xfer":
+            self.call(cmd["call"]).xfer(cmd["to"], pj.CallOpParam(True))
+        elif what == "xfer_replaces":
+            target = self.call(cmd["target"])
+            self.call(cmd["call"]).xferReplaces(target, pj.CallOpParam(True))
         elif what == "reinvite":
             prm = pj.CallOpParam(True)
             self.call(cmd["call"]).reinvite(prm)

@@ -302,6 +302,92 @@ def read_watcherinfo(body: bytes) -> WatcherInfo:
     return WatcherInfo(root.get("state", ""), int(root.get("version", "-1")), resource, watchers)
 
 
+CONFERENCE_INFO_NS = "urn:ietf:params:xml:ns:conference-info"
+
+
+@dataclass
+class ConferenceEndpoint:
+    """One <endpoint> of a conference-info <user> (RFC 4575 §5.7)."""
+
+    entity: str
+    state: str
+    status: str | None
+    joining_method: str | None
+    disconnection_method: str | None
+
+
+@dataclass
+class ConferenceUser:
+    """One <user> of a conference-info document (RFC 4575 §5.6)."""
+
+    entity: str
+    state: str
+    display_text: str | None
+    roles: list[str]
+    endpoints: list[ConferenceEndpoint]
+
+
+@dataclass
+class ConferenceInfo:
+    """What a roster subscriber reads from an application/conference-info+xml body."""
+
+    entity: str
+    state: str
+    version: int
+    user_count: int | None
+    active: bool | None
+    users: list[ConferenceUser]
+    raw: bytes
+
+    def by_entity(self) -> dict[str, ConferenceUser]:
+        return {u.entity: u for u in self.users}
+
+
+def read_conference_info(body: bytes) -> ConferenceInfo:
+    """Parse a conference-info document (RFC 4575); `state` defaults to "full"."""
+    ns = f"{{{CONFERENCE_INFO_NS}}}"
+    root = ET.fromstring(body)
+    if root.tag != f"{ns}conference-info":
+        raise ValueError(f"not a conference-info document: {root.tag}")
+
+    def text(parent, path: str) -> str | None:
+        el = parent.find(path)
+        return (el.text or "").strip() if el is not None else None
+
+    user_count = text(root, f"{ns}conference-state/{ns}user-count")
+    active = text(root, f"{ns}conference-state/{ns}active")
+    users = []
+    for user in root.findall(f"{ns}users/{ns}user"):
+        endpoints = [
+            ConferenceEndpoint(
+                entity=ep.get("entity", ""),
+                state=ep.get("state", "full"),
+                status=text(ep, f"{ns}status"),
+                joining_method=text(ep, f"{ns}joining-method"),
+                disconnection_method=text(ep, f"{ns}disconnection-method"),
+            )
+            for ep in user.findall(f"{ns}endpoint")
+        ]
+        users.append(
+            ConferenceUser(
+                entity=user.get("entity", ""),
+                state=user.get("state", "full"),
+                display_text=text(user, f"{ns}display-text"),
+                roles=[(r.text or "").strip() for r in user.findall(f"{ns}roles/{ns}entry")],
+                endpoints=endpoints,
+            )
+        )
+    return ConferenceInfo(
+        entity=root.get("entity", ""),
+        state=root.get("state", "full"),
+        version=int(root.get("version", "-1")),
+        user_count=int(user_count) if user_count else None,
+        active=active.lower() == "true" if active else None,
+        users=users,
+        raw=body,
+    )
+
+
 @dataclass
 class Subscription:
     """A subscription dialog, as the subscriber sees it."""
