@@ -36,4 +36,4 @@ pub use cpim::{Cpim, now_datetime};
 pub use error::DocError;
 pub use limits::Limits;
 pub use refer::{ReferTo, Replaces, parse_refer_to};
-pub use sdp::{MediaLine, Offer, inactive_offer, parse_offer, rejecting_answer};
+pub use sdp::{MediaLine, Offer, focus_answer, inactive_offer, parse_offer};

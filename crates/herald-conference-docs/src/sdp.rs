@@ -1,7 +1,10 @@
 //! SDP (RFC 4566) as far as a focus that carries no media needs it: reading the `m=`
-//! lines of an offer and answering every stream with port 0, which rejects it (RFC 3264
-//! §6) while accepting the session, so that clients which cannot offer `m=message`
-//! (PJSIP, phones) still get a dialog in which to send and receive SIP MESSAGEs.
+//! lines of an offer and answering so that the session is accepted but nothing flows,
+//! so that clients which cannot offer `m=message` (PJSIP, phones) still get a dialog in
+//! which to send and receive SIP MESSAGEs. Refusing every stream (port 0, RFC 3264 §6)
+//! is not enough: PJSIP, for one, ends a call left with no stream at all. So one RTP
+//! stream is kept, `a=inactive` (RFC 3264 §5.1: no media either way), and the others
+//! are refused.
 
 use std::net::IpAddr;
 
@@ -93,29 +96,46 @@ fn media_line(value: &[u8]) -> Result<MediaLine, DocError> {
     })
 }
 
-/// The answer that accepts the session and rejects every stream: `v=0`, `o=herald <id>
-/// <id> IN IP4|IP6 <address>`, `s=-`, `c=IN IP4|IP6 <address>`, `t=0 0`, then each
-/// offered `m=` line in order with the same media, proto and formats and port 0, no
-/// attributes. An offer without streams gets an answer without streams. CRLF line ends.
-pub fn rejecting_answer(offer: &Offer, address: IpAddr, session_id: u64) -> String {
+/// The focus's answer: `v=0`, `o=herald <id> <id> IN IP4|IP6 <address>`, `s=-`,
+/// `c=IN IP4|IP6 <address>`, `t=0 0`, then each offered `m=` line in order. The first
+/// RTP stream (proto `RTP/...`) offering a static payload type (below 96, which needs
+/// no `rtpmap`) is kept with port 9, that one payload type and `a=inactive`; every
+/// other stream gets port 0 with its media, proto and formats (refused). An offer
+/// without streams gets an answer without streams. CRLF line ends.
+pub fn focus_answer(offer: &Offer, address: IpAddr, session_id: u64) -> String {
     let mut sdp = session(address, session_id);
+    let mut kept = false;
     for line in &offer.media {
-        sdp.push_str(&format!(
-            "m={} 0 {} {}\r\n",
-            line.media,
-            line.proto,
-            line.formats.join(" ")
-        ));
+        let static_type = line
+            .formats
+            .iter()
+            .find(|f| f.parse::<u8>().is_ok_and(|pt| pt < 96));
+        match static_type {
+            Some(pt) if !kept && line.port != 0 && line.proto.starts_with("RTP/") => {
+                kept = true;
+                sdp.push_str(&format!(
+                    "m={} 9 {} {pt}\r\na=inactive\r\n",
+                    line.media, line.proto
+                ));
+            }
+            _ => sdp.push_str(&format!(
+                "m={} 0 {} {}\r\n",
+                line.media,
+                line.proto,
+                line.formats.join(" ")
+            )),
+        }
     }
     sdp
 }
 
 /// The focus's own offer when an INVITE came without SDP (a delayed offer): the session
-/// lines of [`rejecting_answer`] and one `m=message 0 TCP/MSRP *` line. Port 0 because
-/// the focus carries IM as SIP MESSAGEs in the dialog, not over MSRP.
+/// lines of [`focus_answer`] and one inactive audio stream (`m=audio 9 RTP/AVP 0`,
+/// `a=inactive`): a stream every client can answer, on which nothing will flow (the
+/// focus carries IM as SIP MESSAGEs in the dialog).
 pub fn inactive_offer(address: IpAddr, session_id: u64) -> String {
     let mut sdp = session(address, session_id);
-    sdp.push_str("m=message 0 TCP/MSRP *\r\n");
+    sdp.push_str("m=audio 9 RTP/AVP 0\r\na=inactive\r\n");
     sdp
 }
 
@@ -178,9 +198,9 @@ m=video 0 RTP/AVP 97\r\n";
     }
 
     #[test]
-    fn answers_every_stream_with_port_zero_in_order() {
+    fn keeps_one_audio_stream_inactive_and_refuses_the_others_in_order() {
         let offer = parsed(PJSIP_AUDIO);
-        let answer = rejecting_answer(&offer, IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)), 42);
+        let answer = focus_answer(&offer, IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)), 42);
         assert_eq!(
             answer,
             "v=0\r\n\
@@ -188,19 +208,27 @@ m=video 0 RTP/AVP 97\r\n";
              s=-\r\n\
              c=IN IP4 198.51.100.7\r\n\
              t=0 0\r\n\
-             m=audio 0 RTP/AVP 96 97 98 99 3 0 8 9 120 121 122\r\n\
+             m=audio 9 RTP/AVP 3\r\n\
+             a=inactive\r\n\
              m=video 0 RTP/AVP 97\r\n"
         );
         let reparsed = parsed(&answer);
         assert_eq!(reparsed.media.len(), offer.media.len());
-        for (ours, theirs) in reparsed.media.iter().zip(&offer.media) {
-            assert_eq!(ours.port, 0);
-            assert_eq!(
-                (&ours.media, &ours.proto, &ours.formats),
-                (&theirs.media, &theirs.proto, &theirs.formats)
-            );
-        }
-        let none = rejecting_answer(
+        // Only dynamic payload types, or not RTP: nothing can be kept, all refused.
+        let msrp = parsed("v=0\nm=message 2855 TCP/MSRP *\nm=audio 4000 RTP/AVP 96\n");
+        let answer = focus_answer(&msrp, IpAddr::V4(Ipv4Addr::LOCALHOST), 1);
+        assert!(
+            answer.ends_with("m=message 0 TCP/MSRP *\r\nm=audio 0 RTP/AVP 96\r\n"),
+            "{answer}"
+        );
+        // A second audio stream is refused.
+        let two = parsed("v=0\nm=audio 4000 RTP/AVP 0 8\nm=audio 4002 RTP/AVP 8\n");
+        let answer = focus_answer(&two, IpAddr::V4(Ipv4Addr::LOCALHOST), 1);
+        assert!(
+            answer.ends_with("m=audio 9 RTP/AVP 0\r\na=inactive\r\nm=audio 0 RTP/AVP 8\r\n"),
+            "{answer}"
+        );
+        let none = focus_answer(
             &Offer { media: Vec::new() },
             IpAddr::V6(Ipv6Addr::LOCALHOST),
             1,
@@ -212,14 +240,14 @@ m=video 0 RTP/AVP 97\r\n";
     }
 
     #[test]
-    fn offers_a_disabled_message_stream() {
+    fn offers_one_inactive_audio_stream() {
         let offer = inactive_offer(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 7);
         assert_eq!(
             offer,
             "v=0\r\no=herald 7 7 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
-             m=message 0 TCP/MSRP *\r\n"
+             m=audio 9 RTP/AVP 0\r\na=inactive\r\n"
         );
-        assert_eq!(parsed(&offer).media[0].media, "message");
+        assert_eq!(parsed(&offer).media[0].media, "audio");
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub(crate) fn session_body(
         return Err("the focus takes application/sdp only".into());
     }
     let offer = sdp::parse_offer(req_body, &Default::default()).map_err(|e| e.to_string())?;
-    Ok(sdp::rejecting_answer(&offer, local, session))
+    Ok(sdp::focus_answer(&offer, local, session))
 }
 
 /// Whether the request says its sender takes `message/cpim` (Accept, or the SDP's
@@ -401,10 +401,16 @@ mod tests {
     fn every_offered_stream_is_refused_with_port_zero() {
         let ip = IpAddr::from([127, 0, 0, 1]);
         let answer = session_body(AUDIO.as_bytes(), Some("application/sdp"), ip).expect("answer");
-        assert!(answer.contains("m=audio 0 RTP/AVP 0 8"), "{answer}");
+        assert!(
+            answer.contains("m=audio 9 RTP/AVP 0\r\na=inactive"),
+            "{answer}"
+        );
         assert!(answer.contains("m=message 0 TCP/MSRP *"), "{answer}");
         let offer = session_body(b"", None, ip).expect("offer");
-        assert!(offer.contains("m=message 0 "), "{offer}");
+        assert!(
+            offer.contains("m=audio 9 RTP/AVP 0\r\na=inactive"),
+            "{offer}"
+        );
         assert!(session_body(b"hello", Some("text/plain"), ip).is_err());
         assert!(session_body(b"garbage", Some("application/sdp"), ip).is_err());
     }

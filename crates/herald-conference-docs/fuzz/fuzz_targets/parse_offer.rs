@@ -3,7 +3,7 @@
 #![no_main]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use herald_conference_docs::{Limits, parse_offer, rejecting_answer};
+use herald_conference_docs::{Limits, parse_offer, focus_answer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         Some(b) if b % 2 == 0 => IpAddr::V6(Ipv6Addr::LOCALHOST),
         _ => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
     };
-    let answer = rejecting_answer(&offer, address, u64::MAX);
+    let answer = focus_answer(&offer, address, u64::MAX);
     let roomy = Limits {
         max_bytes: usize::MAX,
         ..Limits::default()
