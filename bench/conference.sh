@@ -142,12 +142,12 @@ for run in range(1, runs + 1):
         server RSS (kB)."""
         inside = [u for u in usage if a <= u[0] <= b]
         if len(inside) < 2:
-            return float("nan"), float("nan"), float("nan"), 0
+            return float("nan"), float("nan"), float("nan"), 0, float("nan")
         span = inside[-1][0] - inside[0][0]
         server = (inside[-1][1] - inside[0][1]) / tck / span
         load = (inside[-1][3] - inside[0][3]) / tck / span
         busy = (inside[-1][4] - inside[0][4]) / tck / span
-        return server, load, max(0.0, busy - server - load), max(u[2] for u in inside)
+        return server, load, max(0.0, busy - server - load), max(u[2] for u in inside), server * span
     s = r["setup"]
     idle_rss = usage[0][2] if usage else 0
     after_setup = [u for u in usage if u[0] <= s["end_unix_s"] + 0.5]
@@ -162,18 +162,19 @@ for run in range(1, runs + 1):
         f"server RSS {idle_rss / 1024:.1f} MiB idle -> {setup_rss / 1024:.1f} MiB, setup CPU {setup_cpu:.2f} s",
         f"{'msg/s':>6} {'result':>6} {'acc/s':>6} {'copies/s':>9} {'expect/s':>9} {'p50 ms':>7} {'p90 ms':>7} "
         f"{'p99 ms':>7} {'max ms':>7} {'missing':>7} {'lost':>6} {'ooo':>4} {'drop':>4} {'fail%':>6} {'cpu %':>6} {'load %':>6} "
-        f"{'other %':>7} {'RSS MiB':>8}",
+        f"{'other %':>7} {'us/copy':>7} {'RSS MiB':>8}",
     ]
     best = 0
     for st in r["steps"]:
         lat = st["latency"]
-        cpu, load_cpu, other_cpu, rss = between(st["window_start_unix_s"], st["drain_end_unix_s"])
+        cpu, load_cpu, other_cpu, rss, cpu_s = between(st["window_start_unix_s"], st["drain_end_unix_s"])
+        per_copy = 1e6 * cpu_s / st["copies_received"] if st["copies_received"] else float("nan")
         lines.append(
             f"{st['target_rate']:>6} {'pass' if st['pass'] else 'FAIL':>6} {st['achieved_rate']:>6.0f} "
             f"{st['fanout_per_s']:>9.0f} {st['expected_fanout_per_s']:>9.0f} {lat['p50_ms']:>7.1f} "
             f"{lat['p90_ms']:>7.1f} {lat['p99_ms']:>7.1f} {lat['max_ms']:>7.1f} {st['copies_missing']:>7} {st['copies_lost']:>6} "
             f"{st['out_of_order']:>4} {st['participants_dropped']:>4} {st['failure_pct']:>6.2f} "
-            f"{100 * cpu:>6.0f} {100 * load_cpu:>6.0f} {100 * other_cpu:>7.0f} {rss / 1024:>8.1f}")
+            f"{100 * cpu:>6.0f} {100 * load_cpu:>6.0f} {100 * other_cpu:>7.0f} {per_copy:>7.1f} {rss / 1024:>8.1f}")
         if not st["pass"]:
             lines.append(f"{'':>14}failed: {'; '.join(st['failed_checks'])}")
         elif st["target_rate"] > best:
@@ -202,7 +203,8 @@ lines.append("copies/s: copies read during the sending window; expect/s: copies 
              "missing: copies owed after the drain; lost: still owed one drain after every MESSAGE was "
              "answered; ooo: out of order per sender; drop: participants the focus dropped; "
              "cpu % / load % / other %: server / herald-load / every other process's CPU over the step "
-             "and its drain, 100 % = one core")
+             "and its drain, 100 % = one core; us/copy: server CPU over the step and its drain per copy "
+             "received (the MESSAGE itself included)")
 with open(f"{out}/summary.txt", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))
