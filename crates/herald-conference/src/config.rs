@@ -17,6 +17,11 @@ pub struct ConferenceConfig {
     /// overflows is dropped from the conference (BYE), so one slow client never holds
     /// up the others.
     pub participant_queue: usize,
+    /// A participant whose queue is full is dropped only when it has left a request
+    /// unanswered this long (it stopped keeping up). When it is answering and the queue
+    /// is full all the same, the server is what is behind: the sender gets `503` with
+    /// `Retry-After` and nobody is dropped.
+    pub stall_timeout: Duration,
     /// Largest message body fanned out; above it the MESSAGE gets 413.
     pub max_body_bytes: usize,
 }
@@ -28,6 +33,7 @@ impl Default for ConferenceConfig {
             open_to_domain: true,
             idle_timeout: Duration::from_secs(3600),
             participant_queue: 256,
+            stall_timeout: Duration::from_secs(5),
             max_body_bytes: 32 * 1024,
         }
     }

@@ -6,7 +6,7 @@
 //! participant's copies wait in its own bounded queue: one that falls behind is
 //! dropped from the conference, never the others held up.
 use crate::id::ConfId;
-use crate::outbox::{OutItem, Push};
+use crate::outbox::{OutItem, Reserve};
 use crate::service::ConferenceService;
 use bytes::Bytes;
 use herald_conference_docs::conference_info::DisconnectionMethod;
@@ -82,20 +82,58 @@ impl ConferenceService {
             .next()
             .is_some_and(|m| m.trim().eq_ignore_ascii_case(IS_COMPOSING));
 
-        let found = {
+        // Room for a copy in every other participant's queue is reserved first, so a
+        // message goes to everyone or to no one. A full queue is the participant's
+        // fault only when it stopped answering; otherwise the server is behind and the
+        // sender is asked to come back (503), which slows senders down to what the
+        // server can carry instead of dropping participants who keep up.
+        let reserved = {
             let state = self.state.lock();
             state.conferences.get(&conf).and_then(|c| {
-                c.participant(sender)
-                    .map(|p| (p.aor.clone(), p.display.clone(), c.uri.clone(), c.archived))
+                let me = c.participant(sender)?;
+                let mut room = Vec::with_capacity(c.participants.len());
+                let (mut stalled, mut behind) = (Vec::new(), false);
+                for p in c.participants.iter().filter(|p| p.id != sender) {
+                    match p.outbox.reserve() {
+                        Reserve::Room(permit) => room.push((permit, p.cpim)),
+                        Reserve::Full if p.outbox.stalled(self.config.stall_timeout) => {
+                            stalled.push(p.id)
+                        }
+                        Reserve::Full => behind = true,
+                        Reserve::Closed => {}
+                    }
+                }
+                Some(Reserved {
+                    aor: me.aor.clone(),
+                    display: me.display.clone(),
+                    conf_uri: c.uri.clone(),
+                    archived: c.archived,
+                    room,
+                    stalled,
+                    behind,
+                })
             })
         };
-        let Some((aor, display, conf_uri, archived)) = found else {
+        let Some(r) = reserved else {
             return self.reply(&up, 481, None).await;
         };
-        if archived && !typing {
+        for p in &r.stalled {
+            tracing::info!(conference = %r.conf_uri, "participant stopped keeping up: dropped");
+            self.dropped_slow.fetch_add(1, Ordering::Relaxed);
+            self.leave(conf, *p, DisconnectionMethod::Booted, true);
+        }
+        if r.behind {
+            drop(r.room);
+            self.deferred.fetch_add(1, Ordering::Relaxed);
+            let mut resp = self.response(req, 503, Some("Service Unavailable (conference busy)"));
+            resp.headers.push(HeaderName::RetryAfter, "1");
+            return self.proxy.wire().respond(&up.key, &resp).await;
+        }
+        let (aor, display, conf_uri) = (&r.aor, r.display.as_deref(), &r.conf_uri);
+        if r.archived && !typing {
             let record = ImRecord {
-                sender: &aor,
-                recipient: crate::conference::address(&conf_uri),
+                sender: aor,
+                recipient: crate::conference::address(conf_uri),
                 call_id: req.call_id().unwrap_or_default(),
                 mode: ImMode::Conference,
                 content_type: content_type.as_str(),
@@ -112,7 +150,7 @@ impl ConferenceService {
             }
         }
 
-        let who = SipStr::from(identity(display.as_deref(), &aor));
+        let who = SipStr::from(identity(display, aor));
         let mut plain = OutItem::new(Method::Message);
         plain
             .headers
@@ -123,56 +161,44 @@ impl ConferenceService {
         wrapped.body = Some((
             SipStr::from_static(cpim::CONTENT_TYPE),
             Bytes::from(cpim::wrap(
-                display.as_deref(),
+                display,
                 &format!("sip:{aor}"),
-                &conf_uri,
+                conf_uri,
                 &cpim::now_datetime(),
                 content_type.as_str(),
                 &body,
             )),
         ));
-
-        let mut too_slow = Vec::new();
-        let mut copies = 0u64;
-        let present = {
-            let mut state = self.state.lock();
-            match state.conferences.get_mut(&conf) {
-                None => false,
-                Some(c) => {
-                    for p in c.participants.iter().filter(|p| p.id != sender) {
-                        let item = if p.cpim {
-                            wrapped.clone()
-                        } else {
-                            plain.clone()
-                        };
-                        match p.outbox.push(item) {
-                            Push::Queued => copies += 1,
-                            Push::Full => too_slow.push(p.id),
-                            Push::Closed => {}
-                        }
-                    }
-                    if !typing {
-                        c.messages += 1;
-                        c.last_activity = Instant::now();
-                    }
-                    true
-                }
-            }
-        };
-        if !present {
-            return self.reply(&up, 481, None).await;
+        let copies = r.room.len() as u64;
+        for (permit, cpim) in r.room {
+            permit.send(if cpim { wrapped.clone() } else { plain.clone() });
         }
         if !typing {
+            let mut state = self.state.lock();
+            if let Some(c) = state.conferences.get_mut(&conf) {
+                c.messages += 1;
+                c.last_activity = Instant::now();
+            }
+            drop(state);
             self.messages.fetch_add(1, Ordering::Relaxed);
         }
         self.fanned_out.fetch_add(copies, Ordering::Relaxed);
         self.reply(&up, 200, None).await;
-        for p in too_slow {
-            tracing::info!(conference = %conf_uri, "participant too slow: dropped");
-            self.dropped_slow.fetch_add(1, Ordering::Relaxed);
-            self.leave(conf, p, DisconnectionMethod::Booted, true);
-        }
     }
+}
+
+/// What the fan-out of one message found and reserved.
+struct Reserved {
+    aor: String,
+    display: Option<String>,
+    conf_uri: String,
+    archived: bool,
+    /// Room in each recipient's queue, and whether it takes CPIM.
+    room: Vec<(tokio::sync::mpsc::OwnedPermit<OutItem>, bool)>,
+    /// Recipients whose queue is full and who stopped answering.
+    stalled: Vec<u64>,
+    /// Some recipient's queue is full while it keeps answering: the server is behind.
+    behind: bool,
 }
 
 #[cfg(test)]

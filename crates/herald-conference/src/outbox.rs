@@ -2,13 +2,19 @@
 //! a bounded queue and one task that sends its requests one at a time, so they arrive
 //! in order with rising CSeqs, and a slow peer only ever fills its own queue. A peer
 //! that stops answering (481, 408, no response, connection gone) is reported once.
+//!
+//! A full queue means one of two things: the peer stopped keeping up (its request in
+//! flight has waited long: it is *stalled*), or the server itself is behind (the peer
+//! answers each request at once, the queue fills because the server sends slowly).
+//! Only the first is the peer's fault; [`Outbox::stalled`] tells them apart.
 use bytes::Bytes;
 use herald_dialog::Dialog;
 use herald_proxy::{Hop, Proxy, Sent};
 use herald_sip::{HeaderName, Method, SipStr};
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
 /// One request to send in the dialog.
@@ -55,11 +61,39 @@ pub(crate) struct OutboxSetup {
     pub on_failure: OnFailure,
 }
 
-#[derive(Default)]
 struct Control {
     stop: AtomicBool,
     bye: AtomicBool,
     wake: Notify,
+    /// A request is in flight.
+    busy: AtomicBool,
+    /// When the request in flight was sent, in ms since `epoch`.
+    sent_at: AtomicU64,
+    epoch: Instant,
+}
+
+impl Control {
+    fn new() -> Control {
+        Control {
+            stop: AtomicBool::new(false),
+            bye: AtomicBool::new(false),
+            wake: Notify::new(),
+            busy: AtomicBool::new(false),
+            sent_at: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+}
+
+/// Room reserved in a queue (kept while the caller finishes its checks).
+pub(crate) enum Reserve {
+    Room(mpsc::OwnedPermit<OutItem>),
+    Full,
+    Closed,
 }
 
 /// The sending side of a dialog's queue.
@@ -71,7 +105,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub fn start(setup: OutboxSetup) -> Outbox {
         let (tx, rx) = mpsc::channel(setup.capacity.max(1));
-        let control = Arc::new(Control::default());
+        let control = Arc::new(Control::new());
         tokio::spawn(run(setup, rx, control.clone()));
         Outbox { tx, control }
     }
@@ -85,6 +119,26 @@ impl Outbox {
             Err(mpsc::error::TrySendError::Full(_)) => Push::Full,
             Err(mpsc::error::TrySendError::Closed(_)) => Push::Closed,
         }
+    }
+
+    /// Reserves room for one request (sent later with the permit, in reservation order).
+    pub fn reserve(&self) -> Reserve {
+        if self.control.stop.load(Ordering::Acquire) {
+            return Reserve::Closed;
+        }
+        match self.tx.clone().try_reserve_owned() {
+            Ok(permit) => Reserve::Room(permit),
+            Err(mpsc::error::TrySendError::Full(_)) => Reserve::Full,
+            Err(mpsc::error::TrySendError::Closed(_)) => Reserve::Closed,
+        }
+    }
+
+    /// Whether the peer has left the request in flight unanswered for `patience`.
+    pub fn stalled(&self, patience: Duration) -> bool {
+        let c = &self.control;
+        c.busy.load(Ordering::Acquire)
+            && c.now_ms().saturating_sub(c.sent_at.load(Ordering::Acquire))
+                >= patience.as_millis() as u64
     }
 
     /// Sends what is queued, then stops (the last item ends the dialog, say).
@@ -113,7 +167,11 @@ async fn run(mut setup: OutboxSetup, mut rx: mpsc::Receiver<OutItem>, control: A
         if control.stop.load(Ordering::Acquire) {
             break;
         }
-        if !send(&setup, item).await {
+        control.sent_at.store(control.now_ms(), Ordering::Release);
+        control.busy.store(true, Ordering::Release);
+        let delivered = send(&setup, item).await;
+        control.busy.store(false, Ordering::Release);
+        if !delivered {
             if let Some(report) = on_failure.take() {
                 report();
             }

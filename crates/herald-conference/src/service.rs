@@ -49,8 +49,12 @@ pub struct Stats {
     pub messages: u64,
     /// Copies queued to other participants since start.
     pub fanned_out: u64,
-    /// Participants dropped because their queue overflowed.
+    /// Participants dropped because their queue overflowed while they left a request
+    /// unanswered.
     pub dropped_slow: u64,
+    /// Messages answered 503 because the server was behind (a queue full of copies for
+    /// a participant that keeps answering).
+    pub deferred: u64,
 }
 
 pub struct ConferenceService {
@@ -69,6 +73,7 @@ pub struct ConferenceService {
     pub(crate) messages: AtomicU64,
     pub(crate) fanned_out: AtomicU64,
     pub(crate) dropped_slow: AtomicU64,
+    pub(crate) deferred: AtomicU64,
 }
 
 /// Milliseconds since the Unix epoch (monitoring records).
@@ -106,6 +111,7 @@ impl ConferenceService {
             messages: AtomicU64::new(0),
             fanned_out: AtomicU64::new(0),
             dropped_slow: AtomicU64::new(0),
+            deferred: AtomicU64::new(0),
         })
     }
 
@@ -155,6 +161,7 @@ impl ConferenceService {
             messages: self.messages.load(Ordering::Relaxed),
             fanned_out: self.fanned_out.load(Ordering::Relaxed),
             dropped_slow: self.dropped_slow.load(Ordering::Relaxed),
+            deferred: self.deferred.load(Ordering::Relaxed),
         }
     }
 

@@ -170,10 +170,7 @@ impl Dialog {
         );
         h.push(HeaderName::To, self.remote.clone());
         h.push(HeaderName::CallId, self.call_id.clone());
-        h.push(
-            HeaderName::CSeq,
-            format!("{cseq} {}", cseq_method.as_str()),
-        );
+        h.push(HeaderName::CSeq, format!("{cseq} {}", cseq_method.as_str()));
         req
     }
 }
@@ -225,12 +222,21 @@ mod tests {
         assert_eq!(d.remote_tag, "a1");
         assert_eq!(d.local, "<sip:conf-factory@d.test>");
         assert_eq!(d.remote_target, "sip:alice@10.0.0.1:5060;transport=tcp");
-        assert_eq!(d.route_set, vec!["<sip:p1.d.test;lr>", "<sip:p2.d.test;lr>"]);
+        assert_eq!(
+            d.route_set,
+            vec!["<sip:p1.d.test;lr>", "<sip:p2.d.test;lr>"]
+        );
         let m = d.request(Method::Message).expect("request");
         let text = String::from_utf8_lossy(&m.to_bytes()).into_owned();
         assert!(text.starts_with("MESSAGE sip:alice@10.0.0.1:5060;transport=tcp SIP/2.0\r\n"));
-        assert!(text.contains("From: <sip:conf-factory@d.test>;tag=f1\r\n"), "{text}");
-        assert!(text.contains("To: \"Alice\" <sip:alice@d.test>;tag=a1\r\n"), "{text}");
+        assert!(
+            text.contains("From: <sip:conf-factory@d.test>;tag=f1\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("To: \"Alice\" <sip:alice@d.test>;tag=a1\r\n"),
+            "{text}"
+        );
         assert!(text.contains("CSeq: 1 MESSAGE\r\n"), "{text}");
         assert!(text.find("p1.d.test") < text.find("p2.d.test"));
         let n = d.request(Method::Bye).expect("request");

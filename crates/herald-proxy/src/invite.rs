@@ -113,7 +113,9 @@ impl Proxy {
                     }
                 }
             };
-            let Some((index, event)) = event else { break None };
+            let Some((index, event)) = event else {
+                break None;
+            };
             let Some(branch) = branches.get_mut(index) else {
                 continue;
             };

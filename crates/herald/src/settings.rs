@@ -19,6 +19,8 @@ const MIN_HEADER_ROOM: usize = 4096;
 const CONFERENCE_MAX_PARTICIPANTS: RangeInclusive<usize> = 1..=10_000;
 /// Accepted `conference.idle_timeout_secs`: a minute to a week.
 const CONFERENCE_IDLE_TIMEOUT_SECS: RangeInclusive<u64> = 60..=604_800;
+/// Accepted `conference.stall_timeout_ms`: a tenth of a second to a minute.
+const CONFERENCE_STALL_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
 /// Accepted `conference.participant_queue`.
 const CONFERENCE_PARTICIPANT_QUEUE: RangeInclusive<usize> = 8..=65_536;
 /// Smallest `conference.max_body_bytes`; the largest is the transport's message size minus
@@ -131,6 +133,9 @@ pub struct ConferenceFile {
     pub idle_timeout_secs: Option<u64>,
     /// Messages waiting for one participant before they are dropped (8..=65536).
     pub participant_queue: Option<usize>,
+    /// A participant with a full queue is dropped only after leaving a request unanswered
+    /// this long (100..=60000); before that the sender gets 503 (the server is behind).
+    pub stall_timeout_ms: Option<u64>,
     /// Conference MESSAGE bodies above this get 413 (1024 up to the transport's message size
     /// minus room for the headers).
     pub max_body_bytes: Option<usize>,
@@ -342,6 +347,14 @@ fn apply_conference(cfg: &mut ServerConfig, file: &ConferenceFile) -> Result<()>
             CONFERENCE_PARTICIPANT_QUEUE,
         )?;
     }
+    if let Some(ms) = file.stall_timeout_ms {
+        let ms = within(
+            "conference.stall_timeout_ms",
+            ms,
+            CONFERENCE_STALL_TIMEOUT_MS,
+        )?;
+        c.stall_timeout = Duration::from_millis(ms);
+    }
     c.max_body_bytes = file.max_body_bytes.unwrap_or(c.max_body_bytes);
     Ok(())
 }
@@ -480,7 +493,8 @@ mod tests {
     fn conference_settings_are_filled_in_up_to_their_bounds() {
         let cfg = conference_config(
             "[conference]\nmax_participants = 10000\nopen_to_domain = false\n\
-             idle_timeout_secs = 60\nparticipant_queue = 65536\nmax_body_bytes = 1024\n",
+             idle_timeout_secs = 60\nparticipant_queue = 65536\nmax_body_bytes = 1024\n\
+             stall_timeout_ms = 250\n",
         )
         .unwrap();
         let c = &cfg.conference;
@@ -489,6 +503,7 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert_eq!(c.participant_queue, 65_536);
         assert_eq!(c.max_body_bytes, 1024);
+        assert_eq!(c.stall_timeout, Duration::from_millis(250));
         let cfg = conference_config(
             "[conference]\nmax_participants = 1\nidle_timeout_secs = 604800\n\
              participant_queue = 8\n",
