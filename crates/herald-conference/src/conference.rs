@@ -237,7 +237,8 @@ impl Conference {
         for sub in &self.roster {
             let version = sub.version + 1;
             let doc = self.partial_document(change, version);
-            items.push((sub.id, version, notify_item(&doc, expires_of(sub))));
+            let state = SubState::for_expires(expires_of(sub));
+            items.push((sub.id, version, notify_item(&doc, state)));
         }
         for (id, version, item) in items {
             let Some(sub) = self.roster.iter_mut().find(|s| s.id == id) else {
@@ -263,19 +264,42 @@ pub(crate) fn address(uri: &str) -> &str {
     uri.strip_prefix("sip:").unwrap_or(uri)
 }
 
-/// A conference NOTIFY carrying `doc`, with the subscription active for `expires` s
-/// (0: the last one).
-pub(crate) fn notify_item(doc: &ConferenceInfo, expires: u32) -> OutItem {
-    let state = if expires == 0 {
-        "terminated;reason=noresource".to_owned()
-    } else {
-        format!("active;expires={expires}")
-    };
+/// The `Subscription-State` of a NOTIFY of ours (roster, REFER progress).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubState {
+    Active { expires: u32 },
+    Terminated { reason: &'static str },
+}
+
+impl SubState {
+    /// Active for `expires` seconds; 0 (a fetch, an unsubscribe) is the last NOTIFY.
+    pub fn for_expires(expires: u32) -> SubState {
+        if expires == 0 {
+            SubState::Terminated {
+                reason: "noresource",
+            }
+        } else {
+            SubState::Active { expires }
+        }
+    }
+
+    pub fn header_value(self) -> String {
+        match self {
+            SubState::Active { expires } => format!("active;expires={expires}"),
+            SubState::Terminated { reason } => format!("terminated;reason={reason}"),
+        }
+    }
+}
+
+/// A conference NOTIFY carrying `doc`.
+pub(crate) fn notify_item(doc: &ConferenceInfo, state: SubState) -> OutItem {
     let mut item = OutItem::new(Method::Notify);
     item.headers
         .push((HeaderName::Event, SipStr::from_static("conference")));
-    item.headers
-        .push((HeaderName::SubscriptionState, SipStr::from(state)));
+    item.headers.push((
+        HeaderName::SubscriptionState,
+        SipStr::from(state.header_value()),
+    ));
     item.body = Some((
         SipStr::from_static(herald_conference_docs::conference_info::CONTENT_TYPE),
         doc.to_xml().into(),

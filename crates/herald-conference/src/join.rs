@@ -13,7 +13,7 @@ use herald_conference_docs::{cpim, sdp};
 use herald_dialog::Dialog;
 use herald_proxy::{Hop, Upstream};
 use herald_registrar::ChallengeKind;
-use herald_sip::{HeaderName, Request, SipStr};
+use herald_sip::{HeaderName, SipStr};
 use parking_lot::Mutex;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -57,15 +57,14 @@ pub(crate) fn session_body(
     Ok(sdp::focus_answer(&offer, local, session))
 }
 
-/// Whether the request says its sender takes `message/cpim` (Accept, or the SDP's
-/// `accept-types`).
-fn takes_cpim(req: &Request) -> bool {
-    let in_accept = req
-        .headers
+/// Whether a request or response says its sender takes `message/cpim` (Accept, or
+/// the SDP's `accept-types`).
+pub(crate) fn takes_cpim(headers: &herald_sip::Headers, body: &[u8]) -> bool {
+    let in_accept = headers
         .get_all(&HeaderName::Accept)
         .any(|v| contains_ignore_case(v.as_str(), cpim::CONTENT_TYPE));
     in_accept
-        || std::str::from_utf8(&req.body).is_ok_and(|b| {
+        || std::str::from_utf8(body).is_ok_and(|b| {
             b.lines().any(|l| {
                 l.trim_start().starts_with("a=accept-types:")
                     && contains_ignore_case(l, cpim::CONTENT_TYPE)
@@ -127,7 +126,7 @@ impl ConferenceService {
         let Some(dialog) = self.new_dialog(&up).await else {
             return;
         };
-        let tag = dialog.local_tag.clone();
+        let to = dialog.local_header();
         let id = match target {
             FocusTarget::Conference(id) => id,
             _ => match self.create(&up, &aor, domain).await {
@@ -141,7 +140,7 @@ impl ConferenceService {
             display,
             dialog,
             hop: Hop::from_source(&up.source),
-            cpim: takes_cpim(&up.request),
+            cpim: takes_cpim(&up.request.headers, &up.request.body),
             joining: if matches!(target, FocusTarget::Factory) {
                 JoiningMethod::FocusOwner
             } else {
@@ -152,15 +151,12 @@ impl ConferenceService {
             confirmed: false,
         };
         let hop = joining.hop;
-        let conf_uri = match self.admit(id, joining) {
-            Ok((uri, _)) => uri,
+        let (conf_uri, pid) = match self.admit(id, joining) {
+            Ok(admitted) => admitted,
             Err((status, reason)) => return self.reply(&up, status, Some(reason)).await,
         };
         let mut resp = self.response(&up.request, 200, None);
-        resp.headers.set(
-            HeaderName::To,
-            format!("{};tag={tag}", to_without_tag(&up.request)),
-        );
+        resp.headers.set(HeaderName::To, to);
         resp.headers
             .push(HeaderName::RecordRoute, self.record_route(&hop));
         resp.headers
@@ -173,7 +169,7 @@ impl ConferenceService {
         resp.body = answer.into_bytes().into();
         self.proxy.wire().respond(&up.key, &resp).await;
         if !hop.transport.is_reliable() {
-            self.resend_until_acked(up, resp, id, tag);
+            self.resend_until_acked(up, resp, id, pid);
         }
     }
 
@@ -234,7 +230,7 @@ impl ConferenceService {
         if c.participants.len() >= self.config.max_participants {
             return Err((486, "Busy Here (the conference is full)"));
         }
-        let key = (j.dialog.call_id.clone(), j.dialog.local_tag.clone());
+        let key = j.dialog.id();
         let dialog = Arc::new(Mutex::new(j.dialog));
         let weak = Arc::downgrade(self);
         let outbox = Outbox::start(OutboxSetup {
@@ -294,27 +290,23 @@ impl ConferenceService {
         up: Upstream,
         resp: herald_sip::Response,
         id: ConfId,
-        tag: String,
+        pid: u64,
     ) {
         let me = self.clone();
         tokio::spawn(async move {
-            let key = (up.request.call_id().unwrap_or_default().to_owned(), tag);
             let mut wait = Duration::from_millis(500);
             let until = Instant::now() + ACK_WAIT;
             while Instant::now() < until {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(4));
-                let confirmed = {
-                    let state = me.state.lock();
-                    match state.dialogs.get(&key) {
-                        Some(&(c, Role::Participant(p))) if c == id => state
-                            .conferences
-                            .get(&c)
-                            .and_then(|c| c.participant(p))
-                            .is_none_or(|p| p.confirmed),
-                        _ => true,
-                    }
-                };
+                // Confirmed, or gone (left, dropped, conference ended): stop.
+                let confirmed = me
+                    .state
+                    .lock()
+                    .conferences
+                    .get(&id)
+                    .and_then(|c| c.participant(pid))
+                    .is_none_or(|p| p.confirmed);
                 if confirmed {
                     return;
                 }
@@ -362,24 +354,11 @@ impl ConferenceService {
     }
 }
 
-/// The To header value of `req` without a tag (ours goes on).
-pub(crate) fn to_without_tag(req: &Request) -> String {
-    match req.to() {
-        Ok(mut to) => {
-            to.params.remove("tag");
-            let mut out = Vec::with_capacity(64);
-            to.write_to(&mut out);
-            String::from_utf8_lossy(&out).into_owned()
-        }
-        Err(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use herald_sip::Message;
     use herald_sip::message::ParseLimits;
+    use herald_sip::{Message, Request};
 
     fn invite(extra: &str, body: &str) -> Request {
         let raw = format!(
@@ -417,17 +396,14 @@ mod tests {
 
     #[test]
     fn cpim_is_taken_when_accept_or_the_sdp_says_so() {
-        assert!(!takes_cpim(&invite("", "")));
-        assert!(takes_cpim(&invite(
+        let takes = |r: Request| takes_cpim(&r.headers, &r.body);
+        assert!(!takes(invite("", "")));
+        assert!(takes(invite(
             "Accept: application/sdp, Message/CPIM\r\n",
             ""
         )));
-        let r = invite("Content-Type: application/sdp\r\n", AUDIO);
-        assert!(takes_cpim(&r));
+        assert!(takes(invite("Content-Type: application/sdp\r\n", AUDIO)));
         let plain = AUDIO.replace("message/cpim ", "");
-        assert!(!takes_cpim(&invite(
-            "Content-Type: application/sdp\r\n",
-            &plain
-        )));
+        assert!(!takes(invite("Content-Type: application/sdp\r\n", &plain)));
     }
 }

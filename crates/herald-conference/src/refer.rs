@@ -9,8 +9,9 @@
 //! transfer sends. The focus's INVITE carries that Replaces, so the other party's
 //! client swaps the two-party session for the conference without asking, and ends
 //! the old dialog itself.
+use crate::conference::SubState;
 use crate::id::ConfId;
-use crate::join::{Joining, session_body};
+use crate::join::{Joining, session_body, takes_cpim};
 use crate::outbox::OutItem;
 use crate::service::{ALLOW, ConferenceService};
 use herald_conference_docs::conference_info::JoiningMethod;
@@ -39,12 +40,18 @@ fn refer_notify(status: u16, last: bool) -> OutItem {
     item.headers
         .push((HeaderName::Event, SipStr::from_static("refer")));
     let state = if last {
-        "terminated;reason=noresource".to_owned()
+        SubState::Terminated {
+            reason: "noresource",
+        }
     } else {
-        format!("active;expires={REFER_EXPIRES}")
+        SubState::Active {
+            expires: REFER_EXPIRES,
+        }
     };
-    item.headers
-        .push((HeaderName::SubscriptionState, SipStr::from(state)));
+    item.headers.push((
+        HeaderName::SubscriptionState,
+        SipStr::from(state.header_value()),
+    ));
     item.body = Some((
         SipStr::from_static(sipfrag::CONTENT_TYPE),
         sipfrag::status_line(status, response::reason_phrase(status)).into(),
@@ -210,11 +217,9 @@ impl ConferenceService {
         // The only Record-Route is ours: we send straight to the endpoint.
         dialog.route_set.clear();
         let display = answered.response.to().ok().and_then(|t| t.display);
-        let cpim = answered
-            .response
-            .headers
-            .get_all(&HeaderName::Accept)
-            .any(|v| v.as_str().to_ascii_lowercase().contains("message/cpim"));
+        let cpim = takes_cpim(&answered.response.headers, &answered.response.body);
+        // Kept to end the dialog should the conference no longer take the invitee.
+        let mut spare = dialog.clone();
         let joining = Joining {
             aor: invitee.to_owned(),
             display,
@@ -229,11 +234,7 @@ impl ConferenceService {
             Ok(_) => 200,
             Err((status, reason)) => {
                 tracing::debug!(%invitee, status, reason, "invitee answered but was not admitted");
-                let mut d = match Dialog::as_uac(&answered.request, &answered.response) {
-                    Ok(d) => d,
-                    Err(_) => return status,
-                };
-                if let Some(bye) = d.request(Method::Bye) {
+                if let Some(bye) = spare.request(Method::Bye) {
                     let _ = self.proxy.send_to_hop(bye, &answered.hop).await;
                 }
                 status

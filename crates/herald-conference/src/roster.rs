@@ -2,7 +2,7 @@
 //! SUBSCRIBE to its URI with `Event: conference`, and gets the full roster at once,
 //! then a partial document (one user) at each join and leave, each with the next
 //! version number, and a last NOTIFY when the conference ends.
-use crate::conference::{RosterSub, notify_item};
+use crate::conference::{RosterSub, SubState, notify_item};
 use crate::id::ConfId;
 use crate::outbox::{Outbox, OutboxSetup};
 use crate::service::{ConferenceService, EVENT_PACKAGE, Role};
@@ -76,10 +76,10 @@ impl ConferenceService {
         let Some(dialog) = self.new_dialog(&up).await else {
             return;
         };
-        let tag = dialog.local_tag.clone();
+        let to = dialog.local_header();
         let hop = Hop::from_source(&up.source);
         let id = self.next_id();
-        let key = (dialog.call_id.clone(), tag.clone());
+        let key = dialog.id();
         let dialog = Arc::new(Mutex::new(dialog));
         let weak = Arc::downgrade(self);
         let added = {
@@ -104,7 +104,7 @@ impl ConferenceService {
                         }),
                     });
                     let doc = c.full_document(1, self.config.max_participants);
-                    let first = notify_item(&doc, expires);
+                    let first = notify_item(&doc, SubState::for_expires(expires));
                     let uri = c.uri.clone();
                     let fetch = if expires == 0 {
                         // A fetch: one NOTIFY, no subscription.
@@ -131,10 +131,7 @@ impl ConferenceService {
             Err((status, reason)) => return self.reply(&up, status, Some(reason)).await,
         };
         let mut resp = self.response(&up.request, 200, None);
-        resp.headers.set(
-            HeaderName::To,
-            format!("{};tag={tag}", crate::join::to_without_tag(&up.request)),
-        );
+        resp.headers.set(HeaderName::To, to);
         resp.headers.push(HeaderName::Expires, expires.to_string());
         resp.headers
             .push(HeaderName::Contact, Self::focus_contact(&uri));
@@ -179,7 +176,10 @@ impl ConferenceService {
                 s.version = version;
                 s.dialog.lock().refresh_target(&up.request);
                 s.expires_at = Instant::now() + Duration::from_secs(expires.into());
-                Some((c.uri.clone(), notify_item(&doc, expires)))
+                Some((
+                    c.uri.clone(),
+                    notify_item(&doc, SubState::for_expires(expires)),
+                ))
             })
         };
         let Some((uri, notify)) = refreshed else {
@@ -217,18 +217,10 @@ impl ConferenceService {
         if let Some(reason) = reason {
             s.version += 1;
             let doc = c.full_document(s.version, self.config.max_participants);
-            let mut item = notify_item(&doc, 0);
-            for (name, value) in item.headers.iter_mut() {
-                if *name == HeaderName::SubscriptionState {
-                    *value = format!("terminated;reason={reason}").into();
-                }
-            }
-            s.outbox.push(item);
+            s.outbox
+                .push(notify_item(&doc, SubState::Terminated { reason }));
         }
-        let key = {
-            let d = s.dialog.lock();
-            (d.call_id.clone(), d.local_tag.clone())
-        };
+        let key = s.dialog.lock().id();
         s.outbox.finish();
         state.dialogs.remove(&key);
     }

@@ -1,7 +1,7 @@
 //! The conference focus: requests to `conf-factory` and `conf-<id>` URIs come here,
 //! out of dialog (INVITE to create or join, SUBSCRIBE to the roster) and within the
 //! dialogs the focus made (MESSAGE, BYE, REFER, re-INVITE, roster refreshes).
-use crate::conference::{Conference, RosterChange};
+use crate::conference::{Conference, Participant, RosterChange, RosterSub};
 use crate::config::ConferenceConfig;
 use crate::id::{ConfId, FocusTarget};
 use herald_conference_docs::conference_info::DisconnectionMethod;
@@ -305,19 +305,8 @@ impl ConferenceService {
     /// A TCP/TLS connection closed: its participants left (nothing can reach them),
     /// its roster subscriptions ended.
     pub fn flow_closed(self: &Arc<Self>, flow: FlowId) {
-        let mut gone = Vec::new();
-        {
-            let state = self.state.lock();
-            for (id, c) in &state.conferences {
-                for p in c.participants.iter().filter(|p| p.hop.flow == Some(flow)) {
-                    gone.push((*id, Role::Participant(p.id)));
-                }
-                for s in c.roster.iter().filter(|s| s.hop.flow == Some(flow)) {
-                    gone.push((*id, Role::Roster(s.id)));
-                }
-            }
-        }
-        for (conf, role) in gone {
+        let on_flow = |hop: &herald_proxy::Hop| hop.flow == Some(flow);
+        for (conf, role) in self.dialogs_where(|p| on_flow(&p.hop), |s| on_flow(&s.hop)) {
             match role {
                 Role::Participant(p) => self.leave(conf, p, DisconnectionMethod::Failed, false),
                 Role::Roster(s) => self.end_roster(conf, s, None),
@@ -327,24 +316,29 @@ impl ConferenceService {
 
     /// A user was removed or disabled: out of every conference, roster watching ended.
     pub fn user_removed(self: &Arc<Self>, aor: &str) {
-        let mut gone = Vec::new();
-        {
-            let state = self.state.lock();
-            for (id, c) in &state.conferences {
-                for p in c.participants.iter().filter(|p| p.aor == aor) {
-                    gone.push((*id, Role::Participant(p.id)));
-                }
-                for s in c.roster.iter().filter(|s| s.watcher == aor) {
-                    gone.push((*id, Role::Roster(s.id)));
-                }
-            }
-        }
-        for (conf, role) in gone {
+        for (conf, role) in self.dialogs_where(|p| p.aor == aor, |s| s.watcher == aor) {
             match role {
                 Role::Participant(p) => self.leave(conf, p, DisconnectionMethod::Booted, true),
                 Role::Roster(s) => self.end_roster(conf, s, Some("rejected")),
             }
         }
+    }
+
+    /// The participants and roster subscriptions, in every conference, that match.
+    fn dialogs_where(
+        &self,
+        participant: impl Fn(&Participant) -> bool,
+        sub: impl Fn(&RosterSub) -> bool,
+    ) -> Vec<(ConfId, Role)> {
+        let state = self.state.lock();
+        let mut found = Vec::new();
+        for (id, c) in &state.conferences {
+            let participants = c.participants.iter().filter(|p| participant(p));
+            found.extend(participants.map(|p| (*id, Role::Participant(p.id))));
+            let subs = c.roster.iter().filter(|s| sub(s));
+            found.extend(subs.map(|s| (*id, Role::Roster(s.id))));
+        }
+        found
     }
 
     /// A participant is gone: out of the conference, its roster watchers told; the
@@ -365,10 +359,9 @@ impl ConferenceService {
         };
         p.outbox.abort(bye);
         c.last_activity = Instant::now();
-        let endpoint = p.dialog.lock().remote_target.clone();
-        let key = {
+        let (endpoint, key) = {
             let d = p.dialog.lock();
-            (d.call_id.clone(), d.local_tag.clone())
+            (d.remote_target.clone(), d.id())
         };
         tracing::debug!(conference = %c.uri, aor = %p.aor, ?how, "participant left");
         let change = RosterChange::Left {
@@ -396,16 +389,18 @@ impl ConferenceService {
         let mut keys = Vec::new();
         for p in c.participants.drain(..) {
             p.outbox.abort(true);
-            let d = p.dialog.lock();
-            keys.push((d.call_id.clone(), d.local_tag.clone()));
+            keys.push(p.dialog.lock().id());
         }
         for mut sub in c.roster.drain(..).collect::<Vec<_>>() {
             sub.version += 1;
             let doc = c.full_document(sub.version, self.config.max_participants);
-            sub.outbox.push(crate::conference::notify_item(&doc, 0));
-            let d = sub.dialog.lock();
-            keys.push((d.call_id.clone(), d.local_tag.clone()));
-            drop(d);
+            sub.outbox.push(crate::conference::notify_item(
+                &doc,
+                crate::conference::SubState::Terminated {
+                    reason: "noresource",
+                },
+            ));
+            keys.push(sub.dialog.lock().id());
             sub.outbox.finish();
         }
         {

@@ -125,6 +125,17 @@ impl Dialog {
         })
     }
 
+    /// How our side finds the dialog: its Call-ID and our tag (the To tag of the
+    /// peer's requests).
+    pub fn id(&self) -> (String, String) {
+        (self.call_id.clone(), self.local_tag.clone())
+    }
+
+    /// Our address with our tag: the From of our requests, the To of our answers.
+    pub fn local_header(&self) -> String {
+        format!("{};tag={}", self.local, self.local_tag)
+    }
+
     /// Checks and records the CSeq of a request from the peer.
     pub fn remote_request(&mut self, cseq: u32) -> RemoteCseq {
         match self.remote_cseq {
@@ -164,10 +175,7 @@ impl Dialog {
         for route in &self.route_set {
             h.push(HeaderName::Route, SipStr::from(route.clone()));
         }
-        h.push(
-            HeaderName::From,
-            format!("{};tag={}", self.local, self.local_tag),
-        );
+        h.push(HeaderName::From, self.local_header());
         h.push(HeaderName::To, self.remote.clone());
         h.push(HeaderName::CallId, self.call_id.clone());
         h.push(HeaderName::CSeq, format!("{cseq} {}", cseq_method.as_str()));
@@ -222,6 +230,8 @@ mod tests {
         assert_eq!(d.remote_tag, "a1");
         assert_eq!(d.local, "<sip:conf-factory@d.test>");
         assert_eq!(d.remote_target, "sip:alice@10.0.0.1:5060;transport=tcp");
+        assert_eq!(d.local_header(), "<sip:conf-factory@d.test>;tag=f1");
+        assert_eq!(d.id(), ("c1@host".to_owned(), "f1".to_owned()));
         assert_eq!(
             d.route_set,
             vec!["<sip:p1.d.test;lr>", "<sip:p2.d.test;lr>"]
