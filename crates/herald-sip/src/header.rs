@@ -396,27 +396,27 @@ impl Headers {
         self.0.retain(|h| h.name != *name);
     }
     /// Removes the first value of a list header (e.g. the top Via, the top Route),
-    /// keeping the other values of that line.
+    /// keeping the other values of that line. The value is the first of
+    /// [`Headers::values`]: empty lines and empty elements (`Route: ,<sip:a>`) hold no
+    /// value, so they are passed over, and afterwards `values` gives the rest.
     pub fn remove_first_value(&mut self, name: &HeaderName) -> Option<SipStr> {
-        let at = self.0.iter().position(|h| h.name == *name)?;
-        let line = self.0.get(at)?.value.clone();
-        let text = line.as_str();
-        match find_top_level(text.as_bytes(), b',') {
-            Some(comma) => {
-                let first = trim_wsp(text.get(..comma).unwrap_or_default());
-                let rest = trim_wsp(text.get(comma + 1..).unwrap_or_default());
-                if rest.is_empty() {
-                    self.0.remove(at);
-                } else if let Some(header) = self.0.get_mut(at) {
-                    header.value = line.slice_ref(rest);
-                }
-                Some(line.slice_ref(first))
+        let (at, first, rest) = self.0.iter().enumerate().find_map(|(at, header)| {
+            if header.name != *name {
+                return None;
             }
-            None => {
-                self.0.remove(at);
-                Some(line)
-            }
+            let (first, rest) = first_value(&header.value)?;
+            Some((
+                at,
+                header.value.slice_ref(first),
+                header.value.slice_ref(rest),
+            ))
+        })?;
+        if first_value(&rest).is_none() {
+            self.0.remove(at);
+        } else if let Some(header) = self.0.get_mut(at) {
+            header.value = rest;
         }
+        Some(first)
     }
     /// Number of header lines.
     pub fn len(&self) -> usize {
@@ -429,5 +429,23 @@ impl Headers {
     /// Iterates over the lines in order.
     pub fn iter(&self) -> std::slice::Iter<'_, Header> {
         self.0.iter()
+    }
+}
+
+/// The first non-empty top-level element of a list header line (trimmed) and what
+/// follows its comma (trimmed, possibly empty); `None` when the line holds no value.
+fn first_value(line: &str) -> Option<(&str, &str)> {
+    let mut rest = line;
+    loop {
+        let (element, after) = match find_top_level(rest.as_bytes(), b',') {
+            // `,` is ASCII, so both sides of it are char boundaries.
+            Some(comma) => (rest.get(..comma)?, rest.get(comma + 1..)),
+            None => (rest, None),
+        };
+        let element = trim_wsp(element);
+        if !element.is_empty() {
+            return Some((element, trim_wsp(after.unwrap_or_default())));
+        }
+        rest = after?;
     }
 }

@@ -150,3 +150,47 @@ fn editing() {
     h.remove(&HeaderName::Contact);
     assert_eq!(h.len(), before);
 }
+
+/// Found by the header_accessors fuzz target: `remove_first_value` took an empty
+/// element (`Route: ,<sip:a>`, an empty `Subject:`) that `values` skips, so a proxy
+/// popping its own Route removed nothing.
+#[test]
+fn remove_first_value_skips_what_values_skips() {
+    let mut h = Headers::default();
+    h.push(HeaderName::Subject, "");
+    assert_eq!(h.remove_first_value(&HeaderName::Subject), None);
+    assert_eq!(h.len(), 1, "a line without values is left alone");
+
+    h.push(HeaderName::Route, " , ,<sip:a;lr> ,, <sip:b;lr>,");
+    h.push(HeaderName::Route, "<sip:c;lr>");
+    assert_eq!(h.values(&HeaderName::Route).len(), 3);
+    assert_eq!(
+        h.remove_first_value(&HeaderName::Route).unwrap(),
+        "<sip:a;lr>"
+    );
+    assert_eq!(
+        h.values(&HeaderName::Route),
+        [
+            SipStr::from_static("<sip:b;lr>"),
+            SipStr::from_static("<sip:c;lr>")
+        ]
+    );
+    assert_eq!(
+        h.remove_first_value(&HeaderName::Route).unwrap(),
+        "<sip:b;lr>"
+    );
+    assert_eq!(
+        h.count(&HeaderName::Route),
+        1,
+        "a line left with only commas goes"
+    );
+
+    let mut h = Headers::default();
+    h.push(HeaderName::Route, ",");
+    h.push(HeaderName::Route, "<sip:d;lr>");
+    assert_eq!(
+        h.remove_first_value(&HeaderName::Route).unwrap(),
+        "<sip:d;lr>"
+    );
+    assert!(h.values(&HeaderName::Route).is_empty());
+}
