@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::flood_config::FloodConfig;
 use crate::listen_spec::ListenSpec;
 
 /// Certificate chain and private key, as PEM files.
@@ -30,7 +31,8 @@ pub struct TransportConfig {
     /// Open TCP/TLS connections (inbound and outbound, handshakes included).
     /// Default 200 000.
     pub max_connections: usize,
-    /// Inbound connections from one IP address. Default 1000.
+    /// Inbound connections from one IP address (addresses in `flood.trusted` are
+    /// exempt). Default 1000.
     pub max_connections_per_ip: usize,
     /// Capacity of the event channel returned by [`crate::start`]. Default 65536.
     pub event_queue: usize,
@@ -52,6 +54,8 @@ pub struct TransportConfig {
     pub tls_client_insecure: bool,
     /// Outbound TLS: extra trusted CA certificates (PEM bundle).
     pub tls_client_ca: Option<PathBuf>,
+    /// Per-source-address rate limits, bans and trusted networks.
+    pub flood: FloodConfig,
 }
 
 impl Default for TransportConfig {
@@ -70,6 +74,7 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(10),
             tls_client_insecure: false,
             tls_client_ca: None,
+            flood: FloodConfig::default(),
         }
     }
 }

@@ -50,6 +50,7 @@ enum CloseReason {
     Requested,
     Shutdown,
     ConsumerGone,
+    Banned,
 }
 
 impl fmt::Display for CloseReason {
@@ -70,6 +71,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Requested => f.write_str("closed locally"),
             CloseReason::Shutdown => f.write_str("transport shut down"),
             CloseReason::ConsumerGone => f.write_str("event receiver dropped"),
+            CloseReason::Banned => f.write_str("address banned by the flood guard"),
         }
     }
 }
@@ -265,6 +267,9 @@ where
                     let data = buf.split_to(len).freeze();
                     partial_since = None;
                     bump(&shared.counters.stream_messages_in);
+                    if !shared.admit_message(source.remote.ip()) {
+                        return CloseReason::Banned;
+                    }
                     // Waiting here is the backpressure: a slow consumer slows readers.
                     let event = Event::Message { source, data };
                     if shared.events.send(event).await.is_err() {

@@ -1,7 +1,7 @@
 //! The table of open TCP/TLS connections ("flows"), sharded to keep lock contention low
 //! when many connections open and close at once.
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
@@ -115,6 +115,22 @@ impl FlowTable {
         }
     }
 
+    /// Asks every flow whose peer has address `ip` to close; returns how many. Walks
+    /// the whole table, which is fine for what calls it: a ban, rare by nature.
+    pub(crate) fn close_from(&self, ip: IpAddr) -> usize {
+        let ip = ip.to_canonical();
+        let mut asked = 0;
+        for shard in &self.shards {
+            for entry in shard.read().values() {
+                if entry.remote.ip().to_canonical() == ip {
+                    entry.closer.send_replace(true);
+                    asked += 1;
+                }
+            }
+        }
+        asked
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
@@ -134,6 +150,25 @@ mod tests {
             closer,
         };
         (entry, rx, closed)
+    }
+
+    #[test]
+    fn close_from_asks_every_flow_of_that_address_only() {
+        let table = FlowTable::new();
+        let mut closers = Vec::new();
+        for remote in ["192.0.2.1:5060", "192.0.2.1:5070", "192.0.2.2:5060"] {
+            let (e, _rx, closed) = entry(remote);
+            table.insert(table.allocate_id(), e);
+            closers.push(closed);
+        }
+        let (mut mapped, _rx, mapped_closed) = entry("192.0.2.1:5080");
+        mapped.remote = "[::ffff:192.0.2.1]:5080".parse().unwrap();
+        table.insert(table.allocate_id(), mapped);
+        closers.push(mapped_closed);
+
+        assert_eq!(table.close_from("192.0.2.1".parse().unwrap()), 3);
+        let asked: Vec<bool> = closers.iter().map(|c| *c.borrow()).collect();
+        assert_eq!(asked, [true, true, false, true]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use crate::config::TransportConfig;
 use crate::error::TransportError;
 use crate::event::{Event, FlowId, Target};
+use crate::flood::{self, FloodGuard};
 use crate::flow_table::{FlowTable, Queued};
 use crate::limits::ConnectionLimiter;
 use crate::listen_spec::ListenSpec;
@@ -117,9 +118,14 @@ pub async fn start(
             Bound::Tcp(..) => None,
         })
         .collect();
+    let flood = config
+        .flood
+        .enabled
+        .then(|| Arc::new(FloodGuard::new(&config.flood, std::time::Instant::now())));
     let shared = Arc::new(Shared {
         flows: FlowTable::new(),
         limiter: ConnectionLimiter::new(config.max_connections, config.max_connections_per_ip),
+        flood,
         counters: Default::default(),
         events,
         shutdown,
@@ -132,6 +138,10 @@ pub async fn start(
     });
 
     let mut tasks = Vec::new();
+    if let Some(guard) = &shared.flood {
+        let sweep = flood::sweep_loop(Arc::clone(guard), shared.shutdown.subscribe());
+        tasks.push(tokio::spawn(sweep));
+    }
     for listener in bound {
         match listener {
             Bound::Udp(endpoint) => {
@@ -254,7 +264,11 @@ impl TransportHandle {
 
     /// Counters since start.
     pub fn stats(&self) -> TransportStats {
-        self.shared.counters.snapshot()
+        let mut stats = self.shared.counters.snapshot();
+        if let Some(guard) = &self.shared.flood {
+            guard.fill(&mut stats);
+        }
+        stats
     }
 
     /// Stops the listeners, closes all flows and waits (up to a few seconds) for them

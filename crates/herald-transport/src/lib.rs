@@ -14,12 +14,17 @@
 //!   `outbound`: connecting; `connection`: one connection's life; `activity`: idle
 //!   tracking; `flow_table`: open flows; `limits`: connection limits.
 //! - `udp`: datagrams; `tls`: rustls configuration; `self_signed`: [`ensure_self_signed`].
+//! - `flood`: the per-source-address guard (rates, bans, trusted networks), configured
+//!   by `flood_config`; `token_bucket`: its rate arithmetic; `cidr`: trusted networks.
 
 mod activity;
+mod cidr;
 mod config;
 mod connection;
 mod error;
 mod event;
+mod flood;
+mod flood_config;
 mod flow_table;
 mod handle;
 mod limits;
@@ -31,12 +36,15 @@ mod shared;
 mod socket;
 mod stats;
 mod tls;
+mod token_bucket;
 mod transport;
 mod udp;
 
+pub use cidr::{Cidr, CidrError};
 pub use config::{TlsSettings, TransportConfig};
 pub use error::TransportError;
 pub use event::{Event, FlowId, Source, Target};
+pub use flood_config::FloodConfig;
 pub use handle::{TransportHandle, start};
 pub use listen_spec::{ListenSpec, ListenSpecError};
 pub use self_signed::ensure_self_signed;

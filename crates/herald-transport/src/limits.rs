@@ -21,10 +21,13 @@ struct LimiterState {
 }
 
 /// Whether the per-IP limit applies: it protects against one client hogging inbound
-/// capacity, while outbound connections are ours to decide.
+/// capacity, while outbound connections are ours to decide and trusted networks (the
+/// flood guard's) are exempt by configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
     Inbound,
+    /// Inbound from a trusted network: counted, but not limited per IP.
+    TrustedInbound,
     Outbound,
 }
 
@@ -113,5 +116,17 @@ mod tests {
         assert!(limiter.try_acquire(a, Direction::Inbound).is_some());
         drop(other);
         assert_eq!(limiter.in_use(), 0);
+    }
+
+    #[test]
+    fn trusted_inbound_connections_skip_the_per_ip_limit_but_not_the_total() {
+        let limiter = ConnectionLimiter::new(3, 1);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let _first = limiter.try_acquire(a, Direction::Inbound).unwrap();
+        assert!(limiter.try_acquire(a, Direction::Inbound).is_none());
+        let _second = limiter.try_acquire(a, Direction::TrustedInbound).unwrap();
+        let _third = limiter.try_acquire(a, Direction::TrustedInbound).unwrap();
+        assert!(limiter.try_acquire(a, Direction::TrustedInbound).is_none());
+        assert_eq!(limiter.in_use(), 3);
     }
 }

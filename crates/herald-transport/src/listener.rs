@@ -40,7 +40,19 @@ pub(crate) async fn accept_loop(
                 continue;
             }
         };
-        let Some(permit) = shared.limiter.try_acquire(remote.ip(), Direction::Inbound) else {
+        if !shared.admit_connection(remote.ip()) {
+            bump(&shared.counters.connections_rejected);
+            // Not a warning each: a banned source may try many times a second, and its
+            // ban was logged once.
+            tracing::debug!(%remote, "connection refused: address banned by the flood guard");
+            continue;
+        }
+        let direction = if shared.is_trusted(remote.ip()) {
+            Direction::TrustedInbound
+        } else {
+            Direction::Inbound
+        };
+        let Some(permit) = shared.limiter.try_acquire(remote.ip(), direction) else {
             bump(&shared.counters.connections_rejected);
             tracing::warn!(%remote, "connection refused: connection limit reached");
             continue;
@@ -51,7 +63,8 @@ pub(crate) async fn accept_loop(
         let local = tcp.local_addr().unwrap_or(listen_addr);
         match &tls {
             None => {
-                connection::spawn(&shared, tcp, Transport::Tcp, local, remote, permit);
+                let flow = connection::spawn(&shared, tcp, Transport::Tcp, local, remote, permit);
+                shared.close_if_banned(flow, remote.ip());
             }
             Some(acceptor) => {
                 let handshake = handshake(
@@ -90,7 +103,8 @@ async fn handshake(
     let timeout = shared.config.tls_handshake_timeout;
     match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
-            connection::spawn(&shared, stream, Transport::Tls, local, remote, permit);
+            let flow = connection::spawn(&shared, stream, Transport::Tls, local, remote, permit);
+            shared.close_if_banned(flow, remote.ip());
         }
         Ok(Err(e)) => {
             bump(&shared.counters.tls_handshake_failures);

@@ -1,7 +1,8 @@
 //! State shared by the handle and every I/O task.
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::net::UdpSocket;
@@ -10,7 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 
 use crate::config::TransportConfig;
-use crate::event::Event;
+use crate::event::{Event, FlowId};
+use crate::flood::{self, FloodGuard, Kind, Verdict};
 use crate::flow_table::FlowTable;
 use crate::limits::ConnectionLimiter;
 use crate::listen_spec::ListenSpec;
@@ -32,6 +34,8 @@ pub(crate) struct Shared {
     pub config: TransportConfig,
     pub flows: FlowTable,
     pub limiter: Arc<ConnectionLimiter>,
+    /// Per-source rate limits and bans; `None` when `config.flood.enabled` is false.
+    pub flood: Option<Arc<FloodGuard>>,
     pub counters: Counters,
     pub events: mpsc::Sender<Event>,
     /// Flips to `true` once, on shutdown; every task watches it.
@@ -49,6 +53,49 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn is_shut_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+
+    /// Whether a datagram or framed message from `ip` may go on to the consumer.
+    pub(crate) fn admit_message(&self, ip: IpAddr) -> bool {
+        self.admit(ip, Kind::Message)
+    }
+
+    /// Whether a new inbound connection from `ip` may be served.
+    pub(crate) fn admit_connection(&self, ip: IpAddr) -> bool {
+        self.admit(ip, Kind::Connection)
+    }
+
+    fn admit(&self, ip: IpAddr, kind: Kind) -> bool {
+        let Some(guard) = &self.flood else {
+            return true;
+        };
+        match guard.check(ip, kind, Instant::now()) {
+            Verdict::Admit => true,
+            Verdict::Refuse => false,
+            Verdict::Ban => {
+                // A banned source keeps no connection: the idle ones would otherwise
+                // stay open until they spoke.
+                let closed = self.flows.close_from(ip);
+                if closed > 0 {
+                    tracing::debug!(%ip, closed, "closing the connections of a banned address");
+                }
+                false
+            }
+        }
+    }
+
+    /// Closes a just-registered inbound flow if its address was banned meanwhile: a
+    /// ban closes the flows in the table, and this catches the one that was between
+    /// its admission and the table (a TLS handshake, for one) when the ban came.
+    pub(crate) fn close_if_banned(&self, flow: FlowId, ip: IpAddr) {
+        if self.flood.as_ref().is_some_and(|guard| guard.is_banned(ip)) {
+            self.flows.close(flow);
+        }
+    }
+
+    /// Whether `ip` is in a trusted network (exempt from per-address limits).
+    pub(crate) fn is_trusted(&self, ip: IpAddr) -> bool {
+        flood::is_trusted(&self.config.flood.trusted, ip)
     }
 }
 

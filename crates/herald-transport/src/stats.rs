@@ -22,7 +22,7 @@ pub struct TransportStats {
     pub connections_opened: u64,
     /// Connections ended.
     pub connections_closed: u64,
-    /// Inbound connections refused by a connection limit.
+    /// Inbound connections refused by a connection limit or by the flood guard.
     pub connections_rejected: u64,
     /// Inbound TLS handshakes that failed or timed out.
     pub tls_handshake_failures: u64,
@@ -32,9 +32,21 @@ pub struct TransportStats {
     pub bytes_in: u64,
     /// Bytes sent on all transports.
     pub bytes_out: u64,
+    /// Datagrams and stream messages dropped by the flood guard (their source was
+    /// banned or went over its rate).
+    pub dropped_flood: u64,
+    /// Bans the flood guard has started (an extended ban counts once).
+    pub bans: u64,
+    /// Source addresses banned right now.
+    pub banned_now: u64,
+    /// Source addresses the flood guard is tracking right now.
+    pub tracked_ips: u64,
+    /// Messages and connections let through unchecked because the flood guard's table
+    /// was full (`max_tracked_ips`).
+    pub flood_untracked: u64,
 }
 
-/// The live counters; `Relaxed` ordering suffices because nothing synchronises on them.
+/// The live counters (the flood guard keeps its own); `Relaxed` ordering suffices because nothing synchronises on them.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub datagrams_in: AtomicU64,
@@ -81,6 +93,7 @@ impl Counters {
             framing_errors: get(&self.framing_errors),
             bytes_in: get(&self.bytes_in),
             bytes_out: get(&self.bytes_out),
+            ..TransportStats::default()
         }
     }
 }

@@ -41,6 +41,10 @@ pub(crate) async fn receive_loop(shared: Arc<Shared>, endpoint: Arc<UdpEndpoint>
         };
         bump(&shared.counters.datagrams_in);
         add(&shared.counters.bytes_in, len as u64);
+        // Before anything looks at the bytes: a banned source costs no parsing.
+        if !shared.admit_message(remote.ip()) {
+            continue;
+        }
         if len > max {
             bump(&shared.counters.datagrams_too_large);
             tracing::debug!(%remote, len, max, "dropping oversized datagram");
