@@ -3,6 +3,10 @@
 //!
 //! Unknown users, disabled users and wrong passwords all get the same answer, after
 //! the same amount of hashing, so that the server never tells which users exist.
+//! Repeated wrong answers lock the (username, address) pair ([`crate::lockout`]), and
+//! authenticated users are held to their request rates ([`crate::user_limits`]).
+use crate::lockout::{FailureEffect, Lockout, LockoutConfig};
+use crate::user_limits::{LimitedMethod, OverLimit, UserLimits, UserLimitsConfig};
 use herald_auth::{Algorithm, Credentials, NonceCheck, NonceManager};
 use herald_sip::{HeaderName, Request};
 use herald_store::{SharedStore, User};
@@ -53,9 +57,12 @@ pub struct Challenge {
 pub enum AuthOutcome {
     Authenticated(User),
     Challenge(Challenge),
-    /// Credentials were checked and are wrong, or name no usable account. The same
-    /// for all of these cases on purpose.
+    /// Credentials were checked and are wrong, or name no usable account, or the
+    /// (username, address) pair is locked out. The same for all of these cases on purpose.
     Forbidden,
+    /// The user authenticated but has used up their budget of this method: answer 503
+    /// with the reason and `Retry-After` of [`OverLimit`].
+    RateLimited(OverLimit),
 }
 
 /// How long a directory entry is trusted without re-reading the store. Admin changes
@@ -71,10 +78,13 @@ pub struct Authenticator {
     /// HA1s checked against when the user does not exist, so the work is the same.
     decoy_md5: String,
     decoy_sha256: String,
+    lockout: Lockout,
+    limits: UserLimits,
 }
 
 impl Authenticator {
-    /// `algorithms`: offered in this order (e.g. SHA-256 then MD5).
+    /// `algorithms`: offered in this order (e.g. SHA-256 then MD5). Lockout and per-user
+    /// limits start with their defaults (see [`Self::with_lockout`], [`Self::with_user_limits`]).
     pub fn new(store: SharedStore, nonce_lifetime: Duration, algorithms: Vec<Algorithm>) -> Self {
         let decoy_pw: String = format!("{:x}", rand::random::<u128>());
         Authenticator {
@@ -84,7 +94,21 @@ impl Authenticator {
             cache: Mutex::new(HashMap::new()),
             decoy_md5: herald_auth::ha1(Algorithm::Md5, "decoy", "decoy", &decoy_pw),
             decoy_sha256: herald_auth::ha1(Algorithm::Sha256, "decoy", "decoy", &decoy_pw),
+            lockout: Lockout::new(LockoutConfig::default()),
+            limits: UserLimits::new(UserLimitsConfig::default()),
         }
+    }
+
+    /// Replaces the failed-password lockout settings.
+    pub fn with_lockout(mut self, config: LockoutConfig) -> Self {
+        self.lockout = Lockout::new(config);
+        self
+    }
+
+    /// Replaces the per-user rate limits.
+    pub fn with_user_limits(mut self, config: UserLimitsConfig) -> Self {
+        self.limits = UserLimits::new(config);
+        self
     }
 
     /// Forgets the cached directory entry of `aor` (after an admin change).
@@ -169,38 +193,68 @@ impl Authenticator {
                 return AuthOutcome::Challenge(self.challenge(kind, realm, client, false));
             }
         }
+        let now = Instant::now();
+        // Everything up to the verdict is the same work whether the user exists, the
+        // password is right or the pair is locked: only the verdict differs.
+        let locked = self.lockout.is_locked(&creds.username, client, now);
         let aor = format!("{}@{}", creds.username, realm.to_ascii_lowercase());
         let user = self.lookup_user(&aor).await.filter(|u| u.enabled);
-        let method = req.method.as_str();
-        let ok = match &user {
-            Some(u) => {
-                let ha1 = match creds.algorithm {
-                    Algorithm::Md5 => &u.ha1_md5,
-                    Algorithm::Sha256 => &u.ha1_sha256,
-                };
-                herald_auth::verify_response(&creds, ha1, method)
-            }
-            None => {
-                let decoy = match creds.algorithm {
-                    Algorithm::Md5 => &self.decoy_md5,
-                    Algorithm::Sha256 => &self.decoy_sha256,
-                };
-                let _ = herald_auth::verify_response(&creds, decoy, method);
-                false
-            }
+        let ha1 = match (&user, creds.algorithm) {
+            (Some(u), Algorithm::Md5) => &u.ha1_md5,
+            (Some(u), Algorithm::Sha256) => &u.ha1_sha256,
+            (None, Algorithm::Md5) => &self.decoy_md5,
+            (None, Algorithm::Sha256) => &self.decoy_sha256,
         };
-        if !ok {
+        let response_ok = herald_auth::verify_response(&creds, ha1, req.method.as_str());
+        if !response_ok || user.is_none() || locked {
+            self.note_failure(&creds.username, client, now);
             return AuthOutcome::Forbidden;
         }
         // Only now burn the nonce count: a wrong guess must not lock a real client out.
         match self.nonces.check(&creds.nonce, client, creds.nc, true) {
             NonceCheck::Valid => match user {
-                Some(u) => AuthOutcome::Authenticated(u),
+                Some(u) => {
+                    self.lockout.record_success(&creds.username, client);
+                    self.charge(u, &req.method, now)
+                }
                 None => AuthOutcome::Forbidden,
             },
             NonceCheck::Stale => AuthOutcome::Challenge(self.challenge(kind, realm, client, true)),
             NonceCheck::Invalid | NonceCheck::Replayed => {
                 AuthOutcome::Challenge(self.challenge(kind, realm, client, false))
+            }
+        }
+    }
+
+    /// Counts a wrong answer for (username, address); the first lock is logged.
+    fn note_failure(&self, username: &str, client: IpAddr, now: Instant) {
+        match self.lockout.record_failure(username, client, now) {
+            FailureEffect::Counted => {}
+            FailureEffect::Locked(lock) => tracing::warn!(
+                username = ?username,
+                %client,
+                lock_secs = lock.as_secs(),
+                "too many wrong digest answers: username locked out for this address"
+            ),
+            FailureEffect::Extended(lock) => tracing::debug!(
+                username = ?username,
+                %client,
+                lock_secs = lock.as_secs(),
+                "attempt during a lockout: lock extended"
+            ),
+        }
+    }
+
+    /// Takes one request of `method` from the authenticated user's budget.
+    fn charge(&self, user: User, method: &herald_sip::Method, now: Instant) -> AuthOutcome {
+        let Some(limited) = LimitedMethod::of(method) else {
+            return AuthOutcome::Authenticated(user);
+        };
+        match self.limits.take(&user.aor, limited, now) {
+            Ok(()) => AuthOutcome::Authenticated(user),
+            Err(over) => {
+                tracing::debug!(aor = %user.aor, method = limited.as_str(), "per-user rate exceeded");
+                AuthOutcome::RateLimited(over)
             }
         }
     }

@@ -109,6 +109,12 @@ impl Registrar {
                 return resp;
             }
             AuthOutcome::Forbidden => return reply(req, 403, "Forbidden", tag),
+            AuthOutcome::RateLimited(over) => {
+                let mut resp = reply(req, 503, over.method.reason(), tag);
+                resp.headers
+                    .push(HeaderName::RetryAfter, over.retry_after_secs().to_string());
+                return resp;
+            }
         };
         if user.aor != aor {
             return reply(req, 403, "Not Allowed To Register This Address", tag);

@@ -29,7 +29,8 @@ impl Authenticator {
     /// The AOR of the sender of `req` when its From is a user of ours who proved to be
     /// that user (challenged with `kind`); otherwise the answer to give: 400 for a bad
     /// From, 403 for a foreign sender or a From that is not the authenticated user, the
-    /// challenge, or 403 for wrong credentials.
+    /// challenge, 403 for wrong credentials (or a locked-out pair), or 503 with
+    /// Retry-After when the user is over their rate for the method.
     pub async fn authenticate_sender(
         &self,
         req: &Request,
@@ -64,6 +65,11 @@ impl Authenticator {
                     .collect(),
             }),
             AuthOutcome::Forbidden => Err(Refusal::new(403, None)),
+            AuthOutcome::RateLimited(over) => Err(Refusal {
+                status: 503,
+                reason: Some(over.method.reason()),
+                headers: vec![(HeaderName::RetryAfter, over.retry_after_secs().to_string())],
+            }),
         }
     }
 }
