@@ -1,4 +1,5 @@
 //! Settings of a running server (the binary fills them from herald.toml and flags).
+use crate::overload::OverloadConfig;
 use herald_auth::Algorithm;
 use herald_conference::ConferenceConfig;
 use herald_im::ImConfig;
@@ -32,6 +33,8 @@ pub struct ServerConfig {
     /// Host (name or address) to put in our Via and Record-Route instead of the
     /// listeners' addresses.
     pub advertise: Option<String>,
+    /// When to refuse new work with 503 (queue delay, work in flight).
+    pub overload: OverloadConfig,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +52,7 @@ impl Default for ServerConfig {
             presence: PresenceConfig::default(),
             conference: ConferenceConfig::default(),
             advertise: None,
+            overload: OverloadConfig::default(),
         }
     }
 }

@@ -2,11 +2,13 @@
 //! Via with where it really came from, match it to a transaction, route it, answer.
 use crate::merged::MergedRequests;
 use crate::outbound::response_target;
+use crate::overload::Overload;
 use crate::router::{Routed, Router};
 use bytes::Bytes;
 use herald_proxy::{Proxy, Wire};
+use herald_registrar::{LocationService, ServedDomains};
 use herald_sip::message::{ParseLimits, Rejected};
-use herald_sip::{HeaderName, Headers, Message, Request, Via, response};
+use herald_sip::{HeaderName, Headers, Message, Method, Request, Via, response};
 use herald_transaction::{Incoming, Output};
 use herald_transport::{Source, Target};
 use std::sync::Arc;
@@ -18,12 +20,19 @@ pub struct Inbound {
     pub(crate) router: Arc<Router>,
     pub(crate) limits: ParseLimits,
     pub(crate) merged: MergedRequests,
+    pub(crate) overload: Arc<Overload>,
+    /// To tell a registration refresh (let through under overload) from a new one.
+    pub(crate) location: Arc<dyn LocationService>,
+    pub(crate) domains: ServedDomains,
     /// To tag of responses to requests that never reach a service.
     pub(crate) tag: String,
 }
 
 impl Inbound {
-    pub async fn on_message(&self, source: Source, data: Bytes) {
+    /// A message the transport received, taken from a worker queue it entered at
+    /// `queued_at`.
+    pub async fn on_message(&self, source: Source, data: Bytes, queued_at: Instant) {
+        self.overload.note_queue_delay(queued_at, Instant::now());
         match Message::parse(data, &self.limits) {
             Ok(Message::Request(req)) => self.on_request(req, source).await,
             Ok(Message::Response(resp)) => {
@@ -54,6 +63,19 @@ impl Inbound {
         let target = response_target(Some(&top), &source);
         let reliable = source.transport.is_reliable();
         let now = Instant::now();
+        if self.overload.shedding(now) && self.may_shed(&req).await {
+            let retry_after = self.overload.refuse();
+            let mut resp = response::from_request(
+                &req,
+                503,
+                Some("Service Unavailable (overloaded)"),
+                Some(&self.tag),
+            );
+            resp.headers
+                .push(HeaderName::RetryAfter, retry_after.to_string());
+            self.send(target, resp.to_bytes()).await;
+            return;
+        }
         let mut out = Vec::new();
         let incoming = match self
             .wire
@@ -90,6 +112,42 @@ impl Inbound {
             Incoming::Retransmission
             | Incoming::AckAbsorbed
             | Incoming::Cancel { invite: None } => {}
+        }
+    }
+
+    /// Whether `req` may be refused under overload: only new work. Requests within a
+    /// dialog, ACK and CANCEL, retransmissions of transactions in progress, refreshes
+    /// of publications and registrations (whose loss would end state the server
+    /// already carries, and bring the client back with a costlier new one) and
+    /// de-registrations (which lighten the load) always go through.
+    async fn may_shed(&self, req: &Request) -> bool {
+        if matches!(req.method, Method::Ack | Method::Cancel) {
+            return false;
+        }
+        let Ok(to) = req.to() else {
+            return true;
+        };
+        if to.tag().is_some() || self.wire.tm().knows(req) {
+            return false;
+        }
+        match req.method {
+            Method::Publish => req.headers.get(&HeaderName::SipIfMatch).is_none(),
+            Method::Register => {
+                if req.expires() == Some(0) {
+                    return false;
+                }
+                let (Some(aor), Some(call_id)) = (self.domains.local_aor(&to.uri), req.call_id())
+                else {
+                    return true;
+                };
+                !self
+                    .location
+                    .lookup(&aor)
+                    .await
+                    .iter()
+                    .any(|b| b.call_id == call_id)
+            }
+            _ => true,
         }
     }
 

@@ -9,8 +9,10 @@ pub mod config;
 pub mod inbound;
 pub mod merged;
 pub mod outbound;
+pub mod overload;
 pub mod router;
 pub mod server;
 
 pub use config::ServerConfig;
+pub use overload::{OverloadConfig, OverloadStats};
 pub use server::{Server, ServerError};

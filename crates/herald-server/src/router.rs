@@ -4,6 +4,7 @@
 //! IM sessions — the IM service. Services that may wait (on the store, on an
 //! endpoint) answer in a task of their own so nothing holds up a worker.
 use crate::checks::{self, ACCEPTED_TYPES, PROXIED_METHODS, Reject, SUPPORTED_EXTENSIONS};
+use crate::overload::Overload;
 use herald_conference::ConferenceService;
 use herald_im::ImService;
 use herald_presence::PresenceService;
@@ -33,6 +34,8 @@ pub struct Router {
     ports: Vec<u16>,
     product: String,
     tag: String,
+    /// Counts the requests handed to service tasks (a sign of overload).
+    overload: Arc<Overload>,
 }
 
 /// The services requests are routed to.
@@ -50,6 +53,7 @@ impl Router {
         domains: ServedDomains,
         ports: Vec<u16>,
         product: String,
+        overload: Arc<Overload>,
     ) -> Self {
         let Services {
             registrar,
@@ -68,6 +72,7 @@ impl Router {
             ports,
             product,
             tag: format!("{:016x}", rand::random::<u64>()),
+            overload,
         }
     }
 
@@ -93,7 +98,9 @@ impl Router {
                 source,
             };
             let (im, proxy) = (self.im.clone(), self.proxy.clone());
+            let in_flight = self.overload.enter();
             tokio::spawn(async move {
+                let _in_flight = in_flight;
                 im.in_dialog(up, found).await;
                 proxy.forget_upstream(&key);
             });
@@ -126,7 +133,9 @@ impl Router {
                     source,
                 };
                 let (im, proxy) = (self.im.clone(), self.proxy.clone());
+                let in_flight = self.overload.enter();
                 tokio::spawn(async move {
+                    let _in_flight = in_flight;
                     im.out_of_dialog(up).await;
                     proxy.forget_upstream(&key);
                 });
@@ -151,7 +160,9 @@ impl Router {
             source,
         };
         let presence = self.presence.clone();
+        let in_flight = self.overload.enter();
         tokio::spawn(async move {
+            let _in_flight = in_flight;
             if in_dialog {
                 presence.in_dialog(up).await;
             } else {
@@ -180,7 +191,11 @@ impl Router {
             self.conference.request(up).await;
         } else {
             let conference = self.conference.clone();
-            tokio::spawn(async move { conference.request(up).await });
+            let in_flight = self.overload.enter();
+            tokio::spawn(async move {
+                let _in_flight = in_flight;
+                conference.request(up).await
+            });
         }
         Routed::Taken
     }

@@ -3,6 +3,7 @@
 //! served in parallel); background tasks expire bindings and clean up closed flows.
 use crate::config::ServerConfig;
 use crate::inbound::Inbound;
+use crate::overload::{Overload, OverloadStats};
 use crate::router::{Router, Services};
 use herald_conference::ConferenceService;
 use herald_im::ImService;
@@ -38,6 +39,7 @@ pub struct Server {
     presence: Arc<PresenceService>,
     conference: Arc<ConferenceService>,
     proxy: Arc<Proxy>,
+    overload: Arc<Overload>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -135,6 +137,7 @@ impl Server {
         let mut ports: Vec<u16> = listeners.iter().map(|l| l.addr.port()).collect();
         ports.sort_unstable();
         ports.dedup();
+        let overload = Arc::new(Overload::new(config.overload.clone()));
         let router = Arc::new(Router::new(
             Services {
                 registrar,
@@ -143,9 +146,10 @@ impl Server {
                 conference: conference.clone(),
                 proxy: proxy.clone(),
             },
-            domains,
+            domains.clone(),
             ports,
             config.product.clone(),
+            overload.clone(),
         ));
         let inbound = Arc::new(Inbound {
             wire: wire.clone(),
@@ -153,6 +157,9 @@ impl Server {
             router,
             limits,
             merged: Default::default(),
+            overload: overload.clone(),
+            location: location.clone(),
+            domains: domains.clone(),
             tag: format!("{:016x}", rand::random::<u64>()),
         });
 
@@ -165,10 +172,13 @@ impl Server {
         tasks.push(tokio::spawn(dispatch(
             events,
             inbound,
-            location.clone(),
-            proxy.clone(),
-            presence.clone(),
-            conference.clone(),
+            FlowCleanup {
+                location: location.clone(),
+                proxy: proxy.clone(),
+                presence: presence.clone(),
+                conference: conference.clone(),
+            },
+            overload.clone(),
             config.workers.max(1),
         )));
         {
@@ -196,6 +206,7 @@ impl Server {
             presence,
             conference,
             proxy,
+            overload,
             tasks,
         })
     }
@@ -217,6 +228,11 @@ impl Server {
     /// Publications, subscriptions and online users of the presence service.
     pub fn presence_stats(&self) -> herald_presence::Stats {
         self.presence.stats()
+    }
+
+    /// Requests refused by overload control, and the work in flight.
+    pub fn overload_stats(&self) -> OverloadStats {
+        self.overload.stats()
     }
 
     /// Conferences, participants and messages carried by the conference focus.
@@ -257,7 +273,8 @@ impl Server {
 
 /// What a worker does: requests from one source go to one worker, in order.
 enum Work {
-    Message(Source, bytes::Bytes),
+    /// A message and when it entered the worker queue (its wait is the overload signal).
+    Message(Source, bytes::Bytes, Instant),
     Unframeable(Source, bytes::Bytes, String, u16),
 }
 
@@ -270,13 +287,36 @@ async fn send_to_worker(queues: &[mpsc::Sender<Work>], source: Source, work: Wor
     }
 }
 
-async fn dispatch(
-    mut events: mpsc::Receiver<Event>,
-    inbound: Arc<Inbound>,
+/// What ends with a TCP/TLS flow: the bindings registered over it, and the
+/// subscriptions, conference dialogs and IM sessions that used it.
+struct FlowCleanup {
     location: Arc<dyn LocationService>,
     proxy: Arc<Proxy>,
     presence: Arc<PresenceService>,
     conference: Arc<ConferenceService>,
+}
+
+impl FlowCleanup {
+    async fn flow_closed(&self, flow: herald_transport::FlowId, remote: std::net::SocketAddr) {
+        let aors = self.location.remove_flow(flow).await;
+        if !aors.is_empty() {
+            tracing::debug!(flow, %remote, count = aors.len(), "flow closed: its bindings ended");
+        }
+        self.presence.flow_closed(flow);
+        self.conference.flow_closed(flow);
+        for aor in &aors {
+            self.presence.endpoints_changed(aor);
+        }
+        let proxy = self.proxy.clone();
+        tokio::spawn(async move { proxy.flow_closed(flow).await });
+    }
+}
+
+async fn dispatch(
+    mut events: mpsc::Receiver<Event>,
+    inbound: Arc<Inbound>,
+    cleanup: FlowCleanup,
+    overload: Arc<Overload>,
     workers: usize,
 ) {
     let mut queues = Vec::with_capacity(workers);
@@ -286,7 +326,9 @@ async fn dispatch(
         tokio::spawn(async move {
             while let Some(work) = rx.recv().await {
                 match work {
-                    Work::Message(source, data) => inbound.on_message(source, data).await,
+                    Work::Message(source, data, queued_at) => {
+                        inbound.on_message(source, data, queued_at).await
+                    }
                     Work::Unframeable(source, data, reason, status) => {
                         inbound.on_unframeable(source, data, &reason, status).await
                     }
@@ -298,7 +340,9 @@ async fn dispatch(
     while let Some(event) = events.recv().await {
         match event {
             Event::Message { source, data } => {
-                send_to_worker(&queues, source, Work::Message(source, data)).await
+                let now = Instant::now();
+                overload.note_event_backlog(events.len(), now);
+                send_to_worker(&queues, source, Work::Message(source, data, now)).await
             }
             Event::Unframeable {
                 source,
@@ -309,19 +353,7 @@ async fn dispatch(
                 let work = Work::Unframeable(source, data, reason, status);
                 send_to_worker(&queues, source, work).await
             }
-            Event::FlowClosed { flow, remote } => {
-                let aors = location.remove_flow(flow).await;
-                if !aors.is_empty() {
-                    tracing::debug!(flow, %remote, count = aors.len(), "flow closed: its bindings ended");
-                }
-                presence.flow_closed(flow);
-                conference.flow_closed(flow);
-                for aor in &aors {
-                    presence.endpoints_changed(aor);
-                }
-                let proxy = proxy.clone();
-                tokio::spawn(async move { proxy.flow_closed(flow).await });
-            }
+            Event::FlowClosed { flow, remote } => cleanup.flow_closed(flow, remote).await,
         }
     }
 }

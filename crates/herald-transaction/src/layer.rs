@@ -47,6 +47,11 @@ impl<C: Clone> TransactionLayer<C> {
         self.on_request_with_key(req, key, ctx, reliable, now, outputs)
     }
 
+    /// Whether `key` names a live transaction (a request with it is a retransmission).
+    pub fn contains(&self, key: &TransactionKey) -> bool {
+        self.table.find(key).is_some()
+    }
+
     pub(crate) fn on_request_with_key(
         &mut self,
         req: &Request,

@@ -75,6 +75,14 @@ impl<C: Clone + Send + 'static> TransactionManager<C> {
             .on_request_with_key(req, key, ctx, reliable, now, outputs)
     }
 
+    /// Whether `req` belongs to a live server transaction (a retransmission, or the ACK
+    /// of a non-2xx final response). Lets a caller that is about to answer statelessly
+    /// leave requests the transaction layer already knows to it. A request without the
+    /// fields matching needs is not known.
+    pub fn knows(&self, req: &Request) -> bool {
+        TransactionKey::for_request(req).is_ok_and(|key| self.shard(&key).lock().contains(&key))
+    }
+
     /// See [`TransactionLayer::respond`].
     pub fn respond(
         &self,
