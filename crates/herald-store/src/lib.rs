@@ -35,7 +35,7 @@ pub use contacts::{ContactEntry, NewContact};
 pub use error::StoreError;
 pub use offline::{NewOfflineMessage, OfflineMessage};
 pub use policy::{EffectivePolicy, MAX_CONTACTS_CEILING, PolicyLimits};
-pub use sqlite::SqliteStore;
+pub use sqlite::{Durability, Restored, SchemaCheck, SqliteStore, StoreSummary};
 pub use user::{NewUser, User};
 
 /// A store shared by every part of the server.

@@ -6,19 +6,24 @@
 
 mod access;
 mod archive;
+mod backup;
 mod conferences;
 mod contacts;
+mod durability;
 mod offline;
 mod policy;
 mod users;
 
-use std::path::Path;
+pub use backup::{Restored, SchemaCheck, StoreSummary};
+pub use durability::Durability;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::{
     AccessRule, AccessSubject, ArchiveRecord, ConferenceRecord, ContactEntry, EffectivePolicy,
@@ -33,38 +38,61 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// [`Store`] backed by an embedded SQLite database.
+///
+/// Clones share one database. Every operation holds a read guard on the pool for as long as
+/// it runs, so that [`SqliteStore::restore_from`] can swap the database file under a running
+/// server: it waits for the operations in progress and holds new ones until the restored
+/// database is open.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pool: Arc<RwLock<SqlitePool>>,
+    /// Where the database lives; `None` in memory.
+    file: Option<Arc<FileStore>>,
+}
+
+/// What a file-backed store needs to reopen itself after a restore.
+#[derive(Debug)]
+struct FileStore {
+    path: PathBuf,
+    durability: Durability,
+    /// One restore at a time.
+    restoring: Mutex<()>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `path`, runs migrations, WAL journal, synchronous=NORMAL (durable against process
-    /// crashes, which is what we promise), foreign keys on, busy timeout 5 s, a small pool.
+    /// Opens (creating if needed) `path` with the default [`Durability`] (see
+    /// [`open_with`](Self::open_with)).
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        Self::open_file(path, true).await
+        Self::open_with(path, Durability::default()).await
+    }
+
+    /// Opens (creating if needed) `path`, runs migrations, WAL journal, `synchronous` as
+    /// `durability` says, foreign keys on, busy timeout 5 s, a small pool.
+    pub async fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        Self::open_file(path, true, durability).await
     }
 
     /// Like [`open`](Self::open) but fails with [`StoreError::Backend`] if `path` does not exist
     /// yet, for tools that read a store and must not create an empty one by mistake.
     pub async fn open_existing(path: &Path) -> Result<SqliteStore, StoreError> {
-        Self::open_file(path, false).await
+        Self::open_file(path, false, Durability::default()).await
     }
 
-    async fn open_file(path: &Path, create: bool) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        Self::migrated(pool).await
+    async fn open_file(
+        path: &Path,
+        create: bool,
+        durability: Durability,
+    ) -> Result<SqliteStore, StoreError> {
+        let pool = open_pool(path, create, durability).await?;
+        migrate(&pool).await?;
+        Ok(SqliteStore {
+            pool: Arc::new(RwLock::new(pool)),
+            file: Some(Arc::new(FileStore {
+                path: path.to_owned(),
+                durability,
+                restoring: Mutex::new(()),
+            })),
+        })
     }
 
     /// Opens a fresh, empty database that lives only as long as this store (for tests).
@@ -83,44 +111,77 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open in-memory database: {e}")))?;
-        Self::migrated(pool).await
+        migrate(&pool).await?;
+        Ok(SqliteStore {
+            pool: Arc::new(RwLock::new(pool)),
+            file: None,
+        })
     }
 
     /// Waits for in-flight operations and closes every connection. Committed data is durable
     /// without this; it just shuts down cleanly (and lets SQLite fold the WAL back into the file).
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.pool.read().await.close().await;
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
-        Ok(SqliteStore { pool })
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_deref().map(|f| f.path.as_path())
     }
+
+    /// The current pool, held for the length of one operation.
+    async fn pool(&self) -> RwLockReadGuard<'_, SqlitePool> {
+        self.pool.read().await
+    }
+}
+
+/// A pool on the database file `path`.
+async fn open_pool(
+    path: &Path,
+    create: bool,
+    durability: Durability,
+) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(durability.synchronous())
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn add_user(&self, u: NewUser) -> Result<User, StoreError> {
-        users::add(&self.pool, u).await
+        users::add(&*self.pool().await, u).await
     }
 
     async fn import_users(&self, users: Vec<NewUser>) -> Result<usize, StoreError> {
-        users::import(&self.pool, users).await
+        users::import(&*self.pool().await, users).await
     }
 
     async fn get_user(&self, aor: &str) -> Result<Option<User>, StoreError> {
-        users::get(&self.pool, aor).await
+        users::get(&*self.pool().await, aor).await
     }
 
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        users::list(&self.pool).await
+        users::list(&*self.pool().await).await
     }
 
     async fn remove_user(&self, aor: &str) -> Result<(), StoreError> {
-        users::remove(&self.pool, aor).await
+        users::remove(&*self.pool().await, aor).await
     }
 
     async fn set_password(
@@ -129,23 +190,23 @@ impl Store for SqliteStore {
         ha1_md5: &str,
         ha1_sha256: &str,
     ) -> Result<(), StoreError> {
-        users::set_password(&self.pool, aor, ha1_md5, ha1_sha256).await
+        users::set_password(&*self.pool().await, aor, ha1_md5, ha1_sha256).await
     }
 
     async fn set_enabled(&self, aor: &str, enabled: bool) -> Result<(), StoreError> {
-        users::set_enabled(&self.pool, aor, enabled).await
+        users::set_enabled(&*self.pool().await, aor, enabled).await
     }
 
     async fn user_count(&self) -> Result<u64, StoreError> {
-        users::count(&self.pool).await
+        users::count(&*self.pool().await).await
     }
 
     async fn set_archiving(&self, aor: &str, archiving: Option<bool>) -> Result<(), StoreError> {
-        users::set_archiving(&self.pool, aor, archiving).await
+        users::set_archiving(&*self.pool().await, aor, archiving).await
     }
 
     async fn archiving_overrides(&self) -> Result<Vec<(String, bool)>, StoreError> {
-        users::archiving_overrides(&self.pool).await
+        users::archiving_overrides(&*self.pool().await).await
     }
 
     async fn enqueue_offline(
@@ -153,7 +214,7 @@ impl Store for SqliteStore {
         m: NewOfflineMessage,
         max_per_user: u32,
     ) -> Result<i64, StoreError> {
-        offline::enqueue(&self.pool, m, max_per_user).await
+        offline::enqueue(&*self.pool().await, m, max_per_user).await
     }
 
     async fn offline_for(
@@ -162,23 +223,23 @@ impl Store for SqliteStore {
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<OfflineMessage>, StoreError> {
-        offline::pending_for(&self.pool, recipient, now_ms, limit).await
+        offline::pending_for(&*self.pool().await, recipient, now_ms, limit).await
     }
 
     async fn offline_delivered(&self, id: i64) -> Result<(), StoreError> {
-        offline::delivered(&self.pool, id).await
+        offline::delivered(&*self.pool().await, id).await
     }
 
     async fn offline_recipients(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
-        offline::recipients(&self.pool, now_ms).await
+        offline::recipients(&*self.pool().await, now_ms).await
     }
 
     async fn expire_offline(&self, now_ms: i64) -> Result<u64, StoreError> {
-        offline::expire(&self.pool, now_ms).await
+        offline::expire(&*self.pool().await, now_ms).await
     }
 
     async fn archive(&self, rec: ArchiveRecord) -> Result<(), StoreError> {
-        archive::append(&self.pool, rec).await
+        archive::append(&*self.pool().await, rec).await
     }
 
     async fn archived_for(
@@ -187,7 +248,7 @@ impl Store for SqliteStore {
         since_ms: i64,
         until_ms: Option<i64>,
     ) -> Result<Vec<ArchiveRecord>, StoreError> {
-        archive::for_user(&self.pool, user, since_ms, until_ms).await
+        archive::for_user(&*self.pool().await, user, since_ms, until_ms).await
     }
 
     async fn add_contact(
@@ -196,15 +257,15 @@ impl Store for SqliteStore {
         c: NewContact,
         max_contacts: u32,
     ) -> Result<ContactEntry, StoreError> {
-        contacts::add(&self.pool, owner, c, max_contacts).await
+        contacts::add(&*self.pool().await, owner, c, max_contacts).await
     }
 
     async fn remove_contact(&self, owner: &str, contact: &str) -> Result<(), StoreError> {
-        contacts::remove(&self.pool, owner, contact).await
+        contacts::remove(&*self.pool().await, owner, contact).await
     }
 
     async fn contacts_of(&self, owner: &str) -> Result<Vec<ContactEntry>, StoreError> {
-        contacts::list(&self.pool, owner).await
+        contacts::list(&*self.pool().await, owner).await
     }
 
     async fn set_access(
@@ -213,31 +274,31 @@ impl Store for SqliteStore {
         subject: &AccessSubject,
         level: Option<&str>,
     ) -> Result<(), StoreError> {
-        access::set(&self.pool, owner, subject, level).await
+        access::set(&*self.pool().await, owner, subject, level).await
     }
 
     async fn access_rules(&self, owner: &str) -> Result<Vec<AccessRule>, StoreError> {
-        access::rules(&self.pool, owner).await
+        access::rules(&*self.pool().await, owner).await
     }
 
     async fn set_privacy_mode(&self, owner: &str, on: bool) -> Result<(), StoreError> {
-        access::set_privacy_mode(&self.pool, owner, on).await
+        access::set_privacy_mode(&*self.pool().await, owner, on).await
     }
 
     async fn privacy_mode(&self, owner: &str) -> Result<bool, StoreError> {
-        access::privacy_mode(&self.pool, owner).await
+        access::privacy_mode(&*self.pool().await, owner).await
     }
 
     async fn set_policy(&self, user: Option<&str>, limits: PolicyLimits) -> Result<(), StoreError> {
-        policy::set(&self.pool, user, limits).await
+        policy::set(&*self.pool().await, user, limits).await
     }
 
     async fn policy(&self, user: Option<&str>) -> Result<PolicyLimits, StoreError> {
-        policy::get(&self.pool, user).await
+        policy::get(&*self.pool().await, user).await
     }
 
     async fn effective_policy(&self, user: &str) -> Result<EffectivePolicy, StoreError> {
-        policy::effective(&self.pool, user).await
+        policy::effective(&*self.pool().await, user).await
     }
 
     async fn conference_started(
@@ -246,7 +307,7 @@ impl Store for SqliteStore {
         creator: &str,
         started_ms: i64,
     ) -> Result<(), StoreError> {
-        conferences::started(&self.pool, uri, creator, started_ms).await
+        conferences::started(&*self.pool().await, uri, creator, started_ms).await
     }
 
     async fn conference_joined(
@@ -255,7 +316,7 @@ impl Store for SqliteStore {
         aor: &str,
         joined_ms: i64,
     ) -> Result<(), StoreError> {
-        conferences::joined(&self.pool, uri, aor, joined_ms).await
+        conferences::joined(&*self.pool().await, uri, aor, joined_ms).await
     }
 
     async fn conference_ended(
@@ -265,15 +326,15 @@ impl Store for SqliteStore {
         message_count: u64,
         reason: &str,
     ) -> Result<(), StoreError> {
-        conferences::ended(&self.pool, uri, ended_ms, message_count, reason).await
+        conferences::ended(&*self.pool().await, uri, ended_ms, message_count, reason).await
     }
 
     async fn conference_records(&self, limit: u32) -> Result<Vec<ConferenceRecord>, StoreError> {
-        conferences::records(&self.pool, limit).await
+        conferences::records(&*self.pool().await, limit).await
     }
 
     async fn close_open_conferences(&self, now_ms: i64, reason: &str) -> Result<u64, StoreError> {
-        conferences::close_open(&self.pool, now_ms, reason).await
+        conferences::close_open(&*self.pool().await, now_ms, reason).await
     }
 }
 
@@ -284,7 +345,7 @@ mod tests {
 
     async fn applied_migrations(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(&store.pool)
+            .fetch_one(&*store.pool().await)
             .await
             .unwrap()
     }
@@ -303,32 +364,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn file_database_uses_wal_and_normal_sync_and_foreign_keys() {
+    async fn file_database_uses_wal_the_chosen_sync_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("herald.db"))
-            .await
-            .unwrap();
-        let mut conn = store.pool.acquire().await.unwrap();
-        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        assert_eq!(journal, "wal");
-        assert_eq!(synchronous, 1, "1 is NORMAL");
-        assert_eq!(foreign_keys, 1);
-        assert_eq!(busy_timeout_ms, 5000);
+        for durability in [Durability::Normal, Durability::Full] {
+            let store = SqliteStore::open_with(&dir.path().join("herald.db"), durability)
+                .await
+                .unwrap();
+            let mut conn = store.pool().await.acquire().await.unwrap();
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let busy_timeout_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(journal, "wal");
+            assert_eq!(synchronous, durability.pragma_value(), "{durability}");
+            assert_eq!(foreign_keys, 1);
+            assert_eq!(busy_timeout_ms, 5000);
+            drop(conn);
+            store.close().await;
+        }
     }
 
     /// Fails when the plan of `sql` reads a table other than through an index (steps in
@@ -345,7 +410,7 @@ mod tests {
     async fn query_plan(store: &SqliteStore, sql: &str) -> String {
         let rows: Vec<(i64, i64, i64, String)> =
             sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .fetch_all(&store.pool)
+                .fetch_all(&*store.pool().await)
                 .await
                 .unwrap();
         rows.into_iter()
@@ -472,7 +537,7 @@ mod tests {
             .collect();
         assert_eq!(kept, [(1, "c1", ImMode::Pager), (2, "c2", ImMode::Session)]);
         let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM im_archive ORDER BY id")
-            .fetch_all(&store.pool)
+            .fetch_all(&*store.pool().await)
             .await
             .unwrap();
         assert_eq!(ids, [1, 2]);
@@ -490,7 +555,7 @@ mod tests {
             .await
             .unwrap();
         let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM im_archive")
-            .fetch_one(&store.pool)
+            .fetch_one(&*store.pool().await)
             .await
             .unwrap();
         assert_eq!(newest, 4, "the deleted id 3 is not reused");
@@ -506,7 +571,7 @@ mod tests {
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'im_archive' \
              ORDER BY name",
         )
-        .fetch_all(&store.pool)
+        .fetch_all(&*store.pool().await)
         .await
         .unwrap();
         assert_eq!(indexes, ["im_archive_recipient_at", "im_archive_sender_at"]);
