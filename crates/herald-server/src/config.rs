@@ -4,7 +4,7 @@ use herald_auth::Algorithm;
 use herald_conference::ConferenceConfig;
 use herald_im::ImConfig;
 use herald_presence::PresenceConfig;
-use herald_registrar::RegistrarConfig;
+use herald_registrar::{LockoutConfig, RegistrarConfig, UserLimitsConfig};
 use herald_transport::TransportConfig;
 use std::time::Duration;
 
@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub nonce_lifetime: Duration,
     /// Offered in this order in challenges.
     pub digest_algorithms: Vec<Algorithm>,
+    /// Failed-password lockout per (digest username, source address).
+    pub lockout: LockoutConfig,
+    /// Per-user rates of REGISTER, SUBSCRIBE, PUBLISH and MESSAGE (503 above them).
+    pub user_limits: UserLimitsConfig,
     /// Worker tasks that process requests; requests from one source stay in order.
     pub workers: usize,
     /// `Server` / `User-Agent` header value.
@@ -46,6 +50,8 @@ impl Default for ServerConfig {
             registrar: RegistrarConfig::default(),
             nonce_lifetime: Duration::from_secs(300),
             digest_algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            lockout: LockoutConfig::default(),
+            user_limits: UserLimitsConfig::default(),
             workers: 64,
             product: concat!("Herald/", env!("CARGO_PKG_VERSION")).into(),
             im: ImConfig::default(),

@@ -73,11 +73,15 @@ impl Server {
         }
         let domains = ServedDomains::new(config.domains.clone(), aliases);
         let location: Arc<dyn LocationService> = Arc::new(MemoryLocation::new());
-        let auth = Arc::new(Authenticator::new(
-            store.clone(),
-            config.nonce_lifetime,
-            config.digest_algorithms.clone(),
-        ));
+        let auth = Arc::new(
+            Authenticator::new(
+                store.clone(),
+                config.nonce_lifetime,
+                config.digest_algorithms.clone(),
+            )
+            .with_lockout(config.lockout.clone())
+            .with_user_limits(config.user_limits.clone()),
+        );
         let registrar = Arc::new(Registrar::new(
             config.registrar.clone(),
             domains.clone(),
