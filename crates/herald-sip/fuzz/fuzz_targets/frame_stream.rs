@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Ok(Frame::Message { len }) => {
                 assert!(len <= rest.len() && len <= MAX && len > 0);
-                let _ = Message::parse(Bytes::copy_from_slice(&rest[..len]), &ParseLimits::default());
+                let _ = Message::parse(
+                    Bytes::copy_from_slice(&rest[..len]),
+                    &ParseLimits::default(),
+                );
                 rest = &rest[len..];
             }
         }

@@ -17,15 +17,23 @@ fuzz_target!(|data: &[u8]| {
         request.top_via().expect("top via");
         request.vias().expect("vias");
         request.contacts().expect("contacts");
-        let _ = (request.max_forwards(), request.expires(), request.content_type());
+        let _ = (
+            request.max_forwards(),
+            request.expires(),
+            request.content_type(),
+        );
         for to_tag in [None, Some("abc")] {
             let response = herald_sip::response::from_request(request, 200, None, to_tag);
             Message::parse(response.to_bytes(), &limits).expect("a built response parses");
         }
     }
     let written = message.to_bytes();
-    let reparsed = Message::parse(written.clone(), &limits)
-        .unwrap_or_else(|e| panic!("re-parse failed: {e:?}\n{}", String::from_utf8_lossy(&written)));
+    let reparsed = Message::parse(written.clone(), &limits).unwrap_or_else(|e| {
+        panic!(
+            "re-parse failed: {e:?}\n{}",
+            String::from_utf8_lossy(&written)
+        )
+    });
     let without_length = |m: &Message| {
         let mut headers = m.headers().clone();
         headers.remove(&HeaderName::ContentLength);
@@ -39,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(a.body, b.body);
         }
         (Message::Response(a), Message::Response(b)) => {
-            assert_eq!((a.status, &a.reason, &a.body), (b.status, &b.reason, &b.body));
+            assert_eq!(
+                (a.status, &a.reason, &a.body),
+                (b.status, &b.reason, &b.body)
+            );
         }
         _ => panic!("kind changed"),
     }

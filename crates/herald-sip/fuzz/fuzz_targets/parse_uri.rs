@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(addr) = NameAddr::parse(&text) {
         let written = addr.to_string();
-        let reparsed = NameAddr::parse(&SipStr::from(written.clone())).unwrap_or_else(|e| panic!("{written}: {e}"));
+        let reparsed = NameAddr::parse(&SipStr::from(written.clone()))
+            .unwrap_or_else(|e| panic!("{written}: {e}"));
         assert_eq!(addr.display, reparsed.display);
         assert!(addr.uri.equivalent(&reparsed.uri));
         assert_eq!(addr.params, reparsed.params);
