@@ -1,4 +1,5 @@
 //! Transport configuration and its defaults.
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,6 +13,17 @@ pub struct TlsSettings {
     pub cert_pem: PathBuf,
     /// Private key (PKCS#8, PKCS#1 or SEC1).
     pub key_pem: PathBuf,
+}
+
+/// Mutual TLS for server-to-server traffic (pool members, trusted peers).
+#[derive(Clone, Debug)]
+pub struct PeerTlsSettings {
+    /// CA certificates (PEM bundle) a peer's client certificate must chain to. Also
+    /// trusted for outbound TLS.
+    pub ca_pem: PathBuf,
+    /// TLS listeners, by their address as configured in [`TransportConfig::listen`], that
+    /// refuse any client without such a certificate at the handshake.
+    pub listeners: Vec<SocketAddr>,
 }
 
 /// Everything [`crate::start`] needs. Build it with `..Default::default()` so that
@@ -54,6 +66,9 @@ pub struct TransportConfig {
     pub tls_client_insecure: bool,
     /// Outbound TLS: extra trusted CA certificates (PEM bundle).
     pub tls_client_ca: Option<PathBuf>,
+    /// Mutual TLS: listeners that require a client certificate. Outbound TLS always
+    /// presents [`TransportConfig::tls`] when a server asks for a certificate.
+    pub tls_peer: Option<PeerTlsSettings>,
     /// Per-source-address rate limits, bans and trusted networks.
     pub flood: FloodConfig,
 }
@@ -74,6 +89,7 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(10),
             tls_client_insecure: false,
             tls_client_ca: None,
+            tls_peer: None,
             flood: FloodConfig::default(),
         }
     }

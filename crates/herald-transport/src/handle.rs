@@ -65,12 +65,8 @@ enum Bound {
 pub async fn start(
     config: TransportConfig,
 ) -> Result<(TransportHandle, mpsc::Receiver<Event>), TransportError> {
-    let tls_acceptor = server_tls(&config)?;
-    let tls_connector = TlsConnector::from(tls::client_config(
-        config.tls.as_ref(),
-        config.tls_client_ca.as_deref(),
-        config.tls_client_insecure,
-    )?);
+    let server_tls = tls::ServerTls::new(&config)?;
+    let tls_connector = TlsConnector::from(tls::client_config(&config)?);
 
     let mut bound = Vec::with_capacity(config.listen.len());
     let mut local_addrs = Vec::with_capacity(config.listen.len());
@@ -92,10 +88,7 @@ pub async fn start(
                     TcpListener::from_std(socket::bind_tcp(spec.addr).map_err(bind_error)?)
                         .map_err(bind_error)?;
                 let local = listener.local_addr().map_err(bind_error)?;
-                let tls = match spec.transport {
-                    Transport::Tls => tls_acceptor.clone(),
-                    _ => None,
-                };
+                let tls = server_tls.acceptor_for(&spec);
                 (Bound::Tcp(listener, local, tls), local)
             }
             Transport::Ws | Transport::Wss => {
@@ -161,18 +154,6 @@ pub async fn start(
     }
     shared.tasks.lock().extend(tasks);
     Ok((TransportHandle { shared }, receiver))
-}
-
-/// The acceptor for TLS listeners, if there are any.
-fn server_tls(config: &TransportConfig) -> Result<Option<TlsAcceptor>, TransportError> {
-    let Some(first_tls) = config.listen.iter().find(|s| s.transport == Transport::Tls) else {
-        return Ok(None);
-    };
-    let settings = config
-        .tls
-        .as_ref()
-        .ok_or(TransportError::TlsNotConfigured(*first_tls))?;
-    Ok(Some(TlsAcceptor::from(tls::server_config(settings)?)))
 }
 
 impl TransportHandle {

@@ -41,7 +41,7 @@ mod transport;
 mod udp;
 
 pub use cidr::{Cidr, CidrError};
-pub use config::{TlsSettings, TransportConfig};
+pub use config::{PeerTlsSettings, TlsSettings, TransportConfig};
 pub use error::TransportError;
 pub use event::{Event, FlowId, Source, Target};
 pub use flood_config::FloodConfig;
