@@ -34,6 +34,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// After a framing error the connection keeps writing this long before closing, so
 /// the answers to what it carried (and the 400 for the bad bytes) reach the peer.
 const FRAMING_LINGER: Duration = Duration::from_millis(500);
+/// On shutdown, how long to read (and discard) after our FIN, waiting for the peer's:
+/// closing a socket with unread data makes the kernel reset the connection.
+const EOF_WAIT: Duration = Duration::from_secs(1);
 /// Write buffer of a connection: a burst of queued messages leaves in one syscall.
 const WRITE_BUFFER: usize = 64 * 1024;
 
@@ -142,9 +145,12 @@ where
     let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, writer);
     let activity = Activity::new();
     let mut shutdown = shared.shutdown.subscribe();
+    // The rest of the message being written: it survives the select below dropping the
+    // writer half-way, so a shutdown can still finish it.
+    let mut in_hand = Bytes::new();
     let reason = tokio::select! {
         reason = read_messages(&shared, source, &mut reader, &pong, &activity) => reason,
-        reason = write_queued(&shared, &mut writer, &mut queue, &activity) => reason,
+        reason = write_queued(&shared, &mut writer, &mut queue, &mut in_hand, &activity) => reason,
         _ = close_requested.wait_for(|close| *close) => CloseReason::Requested,
         () = shut_down(&mut shutdown) => CloseReason::Shutdown,
         () = activity.idle_for(shared.config.idle_timeout) => CloseReason::Idle,
@@ -155,14 +161,23 @@ where
             tracing::info!(flow, remote = %source.remote, "closing connection: {reason}");
             let _ = tokio::time::timeout(
                 FRAMING_LINGER,
-                write_queued(&shared, &mut writer, &mut queue, &activity),
+                write_queued(&shared, &mut writer, &mut queue, &mut in_hand, &activity),
             )
             .await;
+        }
+        CloseReason::Shutdown => {
+            // What was queued before the shutdown are answers the peer is waiting for.
+            let written = write_pending(&shared, &mut writer, &mut queue, &mut in_hand);
+            let _ = tokio::time::timeout(CLOSE_GRACE, written).await;
+            tracing::debug!(flow, remote = %source.remote, "closing connection: {reason}");
         }
         _ => tracing::debug!(flow, remote = %source.remote, "closing connection: {reason}"),
     }
     // Best effort: a peer that stopped reading must not hold the task forever.
     let _ = tokio::time::timeout(CLOSE_GRACE, writer.shutdown()).await;
+    if matches!(reason, CloseReason::Shutdown) {
+        let _ = tokio::time::timeout(EOF_WAIT, discard_until_eof(&mut reader)).await;
+    }
     drop((reader, writer));
 
     // Out of the table before FlowClosed is seen, so the consumer never finds it alive.
@@ -316,30 +331,86 @@ fn impossible_length(len: usize, buffered: usize) -> CloseReason {
     ))
 }
 
-/// Writes queued messages, coalescing whatever is queued into one flush.
+/// Writes the rest of the message in hand and what is queued now, without waiting for
+/// more.
+async fn write_pending<W>(
+    shared: &Shared,
+    writer: &mut W,
+    queue: &mut mpsc::Receiver<Bytes>,
+    in_hand: &mut Bytes,
+) where
+    W: AsyncWrite + Unpin,
+{
+    loop {
+        if write_in_hand(shared, writer, in_hand).await.is_err() {
+            return;
+        }
+        match queue.try_recv() {
+            Ok(data) => *in_hand = data,
+            Err(_) => break,
+        }
+    }
+    let _ = writer.flush().await;
+}
+
+/// Writes `in_hand`, taking each piece the writer accepts off its front: dropped
+/// half-way, it leaves exactly what is still to be written.
+async fn write_in_hand<W>(shared: &Shared, writer: &mut W, in_hand: &mut Bytes) -> io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+{
+    while !in_hand.is_empty() {
+        let n = writer.write(in_hand).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        in_hand.advance(n);
+        add(&shared.counters.bytes_out, n as u64);
+    }
+    Ok(())
+}
+
+/// Reads until the peer closes its side (or fails).
+async fn discard_until_eof<R>(reader: &mut R)
+where
+    R: AsyncRead + Unpin,
+{
+    let mut sink = [0u8; 4096];
+    while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
+}
+
+/// Writes queued messages, coalescing whatever is queued into one flush. The message
+/// being written is kept in `in_hand` (see [`write_in_hand`]).
 async fn write_queued<W>(
     shared: &Shared,
     writer: &mut W,
     queue: &mut mpsc::Receiver<Bytes>,
+    in_hand: &mut Bytes,
     activity: &Activity,
 ) -> CloseReason
 where
     W: AsyncWrite + Unpin,
 {
-    while let Some(first) = queue.recv().await {
-        let mut next = Some(first);
-        while let Some(data) = next.take() {
-            if let Err(e) = writer.write_all(&data).await {
+    loop {
+        if in_hand.is_empty() {
+            match queue.recv().await {
+                Some(data) => *in_hand = data,
+                // Every sender is gone, which only happens once the flow left the table.
+                None => return CloseReason::Requested,
+            }
+        }
+        loop {
+            if let Err(e) = write_in_hand(shared, writer, in_hand).await {
                 return CloseReason::WriteFailed(e);
             }
             activity.touch();
-            add(&shared.counters.bytes_out, data.len() as u64);
-            next = queue.try_recv().ok();
+            match queue.try_recv() {
+                Ok(data) => *in_hand = data,
+                Err(_) => break,
+            }
         }
         if let Err(e) = writer.flush().await {
             return CloseReason::WriteFailed(e);
         }
     }
-    // Every sender is gone, which only happens once the flow left the table.
-    CloseReason::Requested
 }

@@ -127,6 +127,7 @@ pub async fn start(
         tls_connector,
         connect_locks: Mutex::new(HashMap::new()),
         tasks: Mutex::new(Vec::new()),
+        listeners: Mutex::new(Vec::new()),
         config,
     });
 
@@ -148,7 +149,7 @@ pub async fn start(
                 let transport = if tls.is_some() { "TLS" } else { "TCP" };
                 tracing::info!(%local, "listening on {transport}");
                 let accept = listener::accept_loop(Arc::clone(&shared), listener, local, tls);
-                tasks.push(tokio::spawn(accept));
+                shared.listeners.lock().push(tokio::spawn(accept));
             }
         }
     }
@@ -252,10 +253,28 @@ impl TransportHandle {
         stats
     }
 
+    /// Closes the TCP and TLS listening sockets: new connections are refused by the
+    /// kernel, while open flows and UDP go on (the first step of a graceful shutdown,
+    /// so that transactions in progress can still hear from their peers).
+    pub fn stop_accepting(&self) {
+        let listeners = std::mem::take(&mut *self.shared.listeners.lock());
+        for listener in &listeners {
+            // The listening socket closes when the task is dropped.
+            listener.abort();
+        }
+        if !listeners.is_empty() {
+            tracing::info!("no longer accepting connections");
+        }
+    }
+
     /// Stops the listeners, closes all flows and waits (up to a few seconds) for them
-    /// to finish closing. Later sends fail with [`TransportError::ShutDown`].
+    /// to finish closing: each writes what was queued for it, sends its FIN (TLS
+    /// close_notify first) and reads until the peer closes too, so that the peer sees
+    /// an orderly close rather than a reset. Later sends fail with
+    /// [`TransportError::ShutDown`].
     pub async fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);
+        self.stop_accepting();
         let tasks = std::mem::take(&mut *self.shared.tasks.lock());
         for task in tasks {
             if let Err(e) = task.await {

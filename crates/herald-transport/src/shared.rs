@@ -46,8 +46,11 @@ pub(crate) struct Shared {
     /// Serialises outbound connects per destination, so that concurrent sends to an
     /// address without a flow open one connection, not one each.
     pub connect_locks: ConnectLocks,
-    /// Listener and UDP receive tasks, awaited on shutdown.
+    /// UDP receive and housekeeping tasks, awaited on shutdown.
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// TCP and TLS accept loops, stopped first: a server that drains before shutting
+    /// down takes no new connection but keeps reading the open ones.
+    pub listeners: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Shared {
