@@ -15,6 +15,17 @@ pub const DEMO_DOMAIN: &str = "herald.test";
 /// Room left for headers when a MESSAGE body is as large as `im.max_body_bytes`.
 const MIN_HEADER_ROOM: usize = 4096;
 
+/// Accepted `auth.lockout_failures`.
+const AUTH_LOCKOUT_FAILURES: RangeInclusive<u32> = 1..=1_000;
+/// Accepted `auth.lockout_window_secs`: ten seconds to a day.
+const AUTH_LOCKOUT_WINDOW_SECS: RangeInclusive<u64> = 10..=86_400;
+/// Accepted `auth.lockout_secs` and `auth.lockout_max_secs`: a second to a day.
+const AUTH_LOCKOUT_SECS: RangeInclusive<u64> = 1..=86_400;
+/// Accepted `user_limits.*_burst`.
+const USER_LIMIT_BURST: RangeInclusive<u32> = 1..=100_000;
+/// Accepted `user_limits.*_per_minute`.
+const USER_LIMIT_PER_MINUTE: RangeInclusive<u32> = 1..=1_000_000;
+
 /// Accepted `conference.max_participants`.
 const CONFERENCE_MAX_PARTICIPANTS: RangeInclusive<usize> = 1..=10_000;
 /// Accepted `conference.idle_timeout_secs`: a minute to a week.
@@ -38,6 +49,7 @@ pub struct FileConfig {
     pub tls: Option<TlsFile>,
     pub registrar: Option<RegistrarFile>,
     pub auth: Option<AuthFile>,
+    pub user_limits: Option<UserLimitsFile>,
     pub limits: Option<LimitsFile>,
     /// Host name or address to advertise in Via and Record-Route (behind NAT, or to
     /// give clients a DNS name).
@@ -53,6 +65,12 @@ pub struct FileConfig {
 pub struct TlsFile {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// Mutual TLS between servers: the CA bundle (PEM) a peer's client certificate must
+    /// chain to; also trusted for outbound TLS, where `cert` is presented when asked.
+    pub peer_ca: Option<PathBuf>,
+    /// TLS listeners ("0.0.0.0:5062") that require such a client certificate (needs
+    /// `peer_ca`); each is added to `listen` as a TLS listener if not already there.
+    pub peer_listen: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +88,30 @@ pub struct AuthFile {
     pub nonce_lifetime_secs: Option<u64>,
     /// e.g. ["SHA-256", "MD5"], offered in this order.
     pub algorithms: Option<Vec<String>>,
+    /// Wrong digest answers from one address for one username, within
+    /// `lockout_window_secs`, that lock that pair (1..=1000).
+    pub lockout_failures: Option<u32>,
+    /// How long failures count towards a lock (10..=86400).
+    pub lockout_window_secs: Option<u64>,
+    /// First lock; every attempt while locked doubles it (1..=86400).
+    pub lockout_secs: Option<u64>,
+    /// Longest lock (lockout_secs..=86400).
+    pub lockout_max_secs: Option<u64>,
+}
+
+/// `[user_limits]`: per-user request rates, charged after authentication; above them the
+/// request gets 503 with Retry-After. Each method has a burst and a refill per minute.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserLimitsFile {
+    pub register_burst: Option<u32>,
+    pub register_per_minute: Option<u32>,
+    pub subscribe_burst: Option<u32>,
+    pub subscribe_per_minute: Option<u32>,
+    pub publish_burst: Option<u32>,
+    pub publish_per_minute: Option<u32>,
+    pub message_burst: Option<u32>,
+    pub message_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +241,9 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
         bail!("no listener configured");
     }
 
+    if let Some(t) = &file.tls {
+        apply_peer_tls(&mut cfg.transport, t)?;
+    }
     let wants_tls = cfg
         .transport
         .listen
@@ -236,6 +281,7 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
         }
     }
     if let Some(a) = &file.auth {
+        apply_lockout(&mut cfg.lockout, a)?;
         if let Some(secs) = a.nonce_lifetime_secs {
             cfg.nonce_lifetime = Duration::from_secs(secs.max(1));
         }
@@ -251,6 +297,9 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
                 bail!("auth.algorithms must name at least one algorithm");
             }
         }
+    }
+    if let Some(u) = &file.user_limits {
+        apply_user_limits(&mut cfg.user_limits, u)?;
     }
     if let Some(l) = &file.limits {
         let t = &mut cfg.transport;
@@ -356,6 +405,111 @@ fn apply_conference(cfg: &mut ServerConfig, file: &ConferenceFile) -> Result<()>
         c.stall_timeout = Duration::from_millis(ms);
     }
     c.max_body_bytes = file.max_body_bytes.unwrap_or(c.max_body_bytes);
+    Ok(())
+}
+
+/// Mutual TLS from `peer_ca` and `peer_listen` of `[tls]`: the peer listeners become TLS
+/// listeners (if `listen` lacks them) that require a client certificate from the CA.
+fn apply_peer_tls(t: &mut herald_transport::TransportConfig, file: &TlsFile) -> Result<()> {
+    let listen = file.peer_listen.as_deref().unwrap_or_default();
+    let Some(ca_pem) = &file.peer_ca else {
+        if !listen.is_empty() {
+            bail!("tls.peer_listen needs tls.peer_ca (the CA that signs the peers' certificates)");
+        }
+        return Ok(());
+    };
+    let mut listeners = Vec::with_capacity(listen.len());
+    for text in listen {
+        let addr: std::net::SocketAddr = text.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "tls.peer_listen: '{text}' is not an IP address with a port (e.g. 0.0.0.0:5062)"
+            )
+        })?;
+        let spec = ListenSpec {
+            transport: Transport::Tls,
+            addr,
+        };
+        if !t.listen.contains(&spec) {
+            t.listen.push(spec);
+        }
+        listeners.push(addr);
+    }
+    t.tls_peer = Some(herald_transport::PeerTlsSettings {
+        ca_pem: ca_pem.clone(),
+        listeners,
+    });
+    Ok(())
+}
+
+/// Fills the failed-password lockout from the `lockout_*` keys of `[auth]`.
+fn apply_lockout(c: &mut herald_registrar::LockoutConfig, a: &AuthFile) -> Result<()> {
+    if let Some(n) = a.lockout_failures {
+        c.max_failures = within("auth.lockout_failures", n, AUTH_LOCKOUT_FAILURES)?;
+    }
+    if let Some(secs) = a.lockout_window_secs {
+        let secs = within("auth.lockout_window_secs", secs, AUTH_LOCKOUT_WINDOW_SECS)?;
+        c.window = Duration::from_secs(secs);
+    }
+    if let Some(secs) = a.lockout_secs {
+        c.first_lock = Duration::from_secs(within("auth.lockout_secs", secs, AUTH_LOCKOUT_SECS)?);
+    }
+    if let Some(secs) = a.lockout_max_secs {
+        let secs = within("auth.lockout_max_secs", secs, AUTH_LOCKOUT_SECS)?;
+        c.max_lock = Duration::from_secs(secs);
+    }
+    if c.max_lock < c.first_lock {
+        bail!(
+            "auth.lockout_max_secs ({}) is below auth.lockout_secs ({})",
+            c.max_lock.as_secs(),
+            c.first_lock.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Fills the per-user rates from `[user_limits]`.
+fn apply_user_limits(c: &mut herald_registrar::UserLimitsConfig, u: &UserLimitsFile) -> Result<()> {
+    let (register, subscribe) = (&mut c.register, &mut c.subscribe);
+    apply_rate(
+        "register",
+        register,
+        u.register_burst,
+        u.register_per_minute,
+    )?;
+    apply_rate(
+        "subscribe",
+        subscribe,
+        u.subscribe_burst,
+        u.subscribe_per_minute,
+    )?;
+    apply_rate(
+        "publish",
+        &mut c.publish,
+        u.publish_burst,
+        u.publish_per_minute,
+    )?;
+    apply_rate(
+        "message",
+        &mut c.message,
+        u.message_burst,
+        u.message_per_minute,
+    )
+}
+
+/// One method's `<method>_burst` and `<method>_per_minute`.
+fn apply_rate(
+    method: &str,
+    limit: &mut herald_registrar::RateLimit,
+    burst: Option<u32>,
+    per_minute: Option<u32>,
+) -> Result<()> {
+    if let Some(n) = burst {
+        limit.burst = within(&format!("user_limits.{method}_burst"), n, USER_LIMIT_BURST)?;
+    }
+    if let Some(n) = per_minute {
+        let name = format!("user_limits.{method}_per_minute");
+        limit.per_minute = within(&name, n, USER_LIMIT_PER_MINUTE)?;
+    }
     Ok(())
 }
 
@@ -576,6 +730,135 @@ mod tests {
         );
         assert!(toml::from_str::<FileConfig>("[conference]\nmax_rooms = 3\n").is_err());
         assert!(toml::from_str::<FileConfig>("[conference]\nmax_participants = -1\n").is_err());
+    }
+
+    fn auth_config(toml_text: &str) -> Result<herald_server::ServerConfig> {
+        let file: FileConfig = toml::from_str(toml_text)?;
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            listen: vec!["udp:127.0.0.1:0".into()],
+            ..Default::default()
+        };
+        server_config(&file, &args, dir.path())
+    }
+
+    #[test]
+    fn lockout_and_user_limits_have_defaults_and_take_settings() {
+        let cfg = auth_config("").unwrap();
+        assert_eq!(cfg.lockout, herald_registrar::LockoutConfig::default());
+        assert_eq!(cfg.lockout.max_failures, 5);
+        assert_eq!(cfg.lockout.first_lock, Duration::from_secs(30));
+        assert_eq!(cfg.lockout.max_lock, Duration::from_secs(900));
+        assert_eq!(cfg.user_limits.subscribe.burst, 1000);
+
+        let cfg = auth_config(
+            "[auth]\nlockout_failures = 3\nlockout_window_secs = 60\nlockout_secs = 10\n\
+             lockout_max_secs = 3600\n[user_limits]\nmessage_burst = 20\n\
+             message_per_minute = 120\nsubscribe_burst = 5000\nregister_per_minute = 6\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.lockout.max_failures, 3);
+        assert_eq!(cfg.lockout.window, Duration::from_secs(60));
+        assert_eq!(cfg.lockout.first_lock, Duration::from_secs(10));
+        assert_eq!(cfg.lockout.max_lock, Duration::from_secs(3600));
+        let limits = &cfg.user_limits;
+        assert_eq!((limits.message.burst, limits.message.per_minute), (20, 120));
+        assert_eq!(limits.subscribe.burst, 5000);
+        assert_eq!(limits.register.per_minute, 6);
+        assert_eq!(limits.register.burst, 60, "unset keeps the default");
+        assert_eq!(
+            limits.publish,
+            herald_registrar::UserLimitsConfig::default().publish
+        );
+    }
+
+    #[test]
+    fn peer_tls_listeners_are_added_and_require_the_peer_ca() {
+        let tls = "[tls]\ncert = \"/etc/herald/cert.pem\"\nkey = \"/etc/herald/key.pem\"\n";
+        let cfg = auth_config(&format!(
+            "{tls}peer_ca = \"/etc/herald/pool-ca.pem\"\npeer_listen = [\"127.0.0.1:5062\"]\n"
+        ))
+        .unwrap();
+        let peer = cfg.transport.tls_peer.as_ref().unwrap();
+        assert_eq!(peer.ca_pem, Path::new("/etc/herald/pool-ca.pem"));
+        assert_eq!(peer.listeners, vec!["127.0.0.1:5062".parse().unwrap()]);
+        assert_eq!(
+            cfg.transport
+                .listen
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["udp:127.0.0.1:0", "tls:127.0.0.1:5062"]
+        );
+        assert!(cfg.transport.tls.is_some());
+        // A CA alone: trusted outbound, no listener requires certificates.
+        let cfg = auth_config(&format!("{tls}peer_ca = \"/etc/herald/pool-ca.pem\"\n")).unwrap();
+        assert!(
+            cfg.transport
+                .tls_peer
+                .as_ref()
+                .unwrap()
+                .listeners
+                .is_empty()
+        );
+        assert_eq!(cfg.transport.listen.len(), 1);
+        // Without peer settings there is no peer TLS.
+        assert!(auth_config(tls).unwrap().transport.tls_peer.is_none());
+
+        let err = auth_config(&format!("{tls}peer_listen = [\"127.0.0.1:5062\"]\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("tls.peer_listen needs tls.peer_ca"),
+            "{err}"
+        );
+        let err = auth_config(&format!(
+            "{tls}peer_ca = \"ca.pem\"\npeer_listen = [\"localhost:5062\"]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("tls.peer_listen: 'localhost:5062' is not an IP address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn lockout_and_user_limit_values_out_of_range_are_refused_by_name() {
+        for (bad, says) in [
+            (
+                "[auth]\nlockout_failures = 0",
+                "auth.lockout_failures must be 1..=1000 (it is 0)",
+            ),
+            (
+                "[auth]\nlockout_window_secs = 5",
+                "auth.lockout_window_secs must be 10..=86400",
+            ),
+            (
+                "[auth]\nlockout_secs = 0",
+                "auth.lockout_secs must be 1..=86400",
+            ),
+            (
+                "[auth]\nlockout_max_secs = 86401",
+                "auth.lockout_max_secs must be 1..=86400",
+            ),
+            (
+                "[auth]\nlockout_secs = 600\nlockout_max_secs = 60",
+                "auth.lockout_max_secs (60) is below auth.lockout_secs (600)",
+            ),
+            (
+                "[user_limits]\nsubscribe_burst = 0",
+                "user_limits.subscribe_burst must be 1..=100000",
+            ),
+            (
+                "[user_limits]\nmessage_per_minute = 1000001",
+                "user_limits.message_per_minute must be 1..=1000000",
+            ),
+        ] {
+            let err = auth_config(bad).unwrap_err();
+            assert!(err.to_string().contains(says), "{bad}: {err}");
+        }
+        assert!(auth_config("[user_limits]\ninvite_burst = 3\n").is_err());
+        assert!(auth_config("[user_limits]\nmessage_burst = -1\n").is_err());
     }
 
     #[test]
