@@ -87,6 +87,14 @@ impl Offline {
         }
     }
 
+    /// Reads again who has messages waiting, after the store was replaced (a restore);
+    /// returns them.
+    pub async fn reload(&self) -> Result<Vec<String>, StoreError> {
+        let all = self.store.offline_recipients(now_ms()).await?;
+        *self.waiting.lock() = all.iter().cloned().collect();
+        Ok(all)
+    }
+
     /// Drops messages past their expiry.
     pub async fn expire(&self) {
         match self.store.expire_offline(now_ms()).await {

@@ -78,6 +78,17 @@ impl ImService {
         Ok(())
     }
 
+    /// The store was replaced under the running service (a restore): the archiving
+    /// overrides and who has offline messages are read again, and those messages are
+    /// handed over at once to recipients who are registered.
+    pub async fn store_replaced(self: &Arc<Self>) -> Result<(), herald_store::StoreError> {
+        self.archiver.load().await?;
+        for aor in self.offline.reload().await? {
+            self.offline.wake(self, &aor);
+        }
+        Ok(())
+    }
+
     /// The archiving policy, shared with the conference service (a conference's IM is
     /// archived when any participant's is).
     pub fn archiver(&self) -> Arc<Archiver> {

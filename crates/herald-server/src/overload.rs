@@ -16,7 +16,7 @@
 //! so the server does not flap between accepting and refusing on every message.
 use std::ops::RangeInclusive;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Settings of overload control.
@@ -72,6 +72,10 @@ pub struct Overload {
     in_flight: Arc<AtomicUsize>,
     shed: AtomicU64,
     episodes: AtomicU64,
+    /// Set once, when the server starts shutting down: from then on every new
+    /// out-of-dialog request is refused as under overload, and only the work already
+    /// accepted goes on.
+    draining: AtomicBool,
 }
 
 /// Counts one request handled by a service task for as long as it lives.
@@ -92,7 +96,13 @@ impl Overload {
             in_flight: Arc::new(AtomicUsize::new(0)),
             shed: AtomicU64::new(0),
             episodes: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// The server is shutting down: refuse new out-of-dialog requests from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
     }
 
     fn ms_since_epoch(&self, at: Instant) -> u64 {
@@ -127,7 +137,8 @@ impl Overload {
 
     /// Whether new out-of-dialog requests are to be refused now.
     pub fn shedding(&self, now: Instant) -> bool {
-        self.in_flight.load(Ordering::Relaxed) >= self.config.max_in_flight
+        self.draining.load(Ordering::Relaxed)
+            || self.in_flight.load(Ordering::Relaxed) >= self.config.max_in_flight
             || self.ms_since_epoch(now) < self.shed_until_ms.load(Ordering::Relaxed)
     }
 
@@ -209,6 +220,20 @@ mod tests {
         assert!(!o.shedding(now));
         drop(b);
         assert_eq!(o.stats().in_flight, 0);
+    }
+
+    #[test]
+    fn draining_sheds_for_good_and_still_counts_the_work_in_flight() {
+        let o = overload(10);
+        let now = Instant::now();
+        let working = o.enter();
+        o.start_draining();
+        assert!(o.shedding(now));
+        assert!(o.shedding(now + Duration::from_secs(3600)));
+        assert_eq!(o.stats().in_flight, 1);
+        drop(working);
+        assert_eq!(o.stats().in_flight, 0);
+        assert!(o.shedding(now));
     }
 
     #[test]

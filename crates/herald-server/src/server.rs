@@ -40,12 +40,29 @@ pub struct Server {
     conference: Arc<ConferenceService>,
     proxy: Arc<Proxy>,
     overload: Arc<Overload>,
+    /// What the services read and write; kept to see what a restore changed.
+    store: SharedStore,
     tasks: Vec<JoinHandle<()>>,
 }
 
 /// Per-worker queue depth; a full queue makes the dispatcher wait (back-pressure to
 /// the transport, which drops UDP and stops reading TCP).
 const WORKER_QUEUE: usize = 1024;
+
+/// How often a drain looks at the requests still in service tasks.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
+/// After the last service task, a moment for the requests the workers answer
+/// themselves (REGISTER, OPTIONS: store reads of a few ms) and the answers just sent.
+const DRAIN_SETTLE: Duration = Duration::from_millis(100);
+
+/// How a drain ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drained {
+    /// Requests still being handled when the drain gave up (0: every one was answered).
+    pub unfinished: usize,
+    /// How long the drain took.
+    pub took: Duration,
+}
 
 impl Server {
     pub async fn start(config: ServerConfig, store: SharedStore) -> Result<Server, ServerError> {
@@ -130,7 +147,7 @@ impl Server {
             auth.clone(),
             domains.clone(),
             location.clone(),
-            store,
+            store.clone(),
             im.archiver(),
             config.conference.clone(),
             config.product.clone(),
@@ -211,6 +228,7 @@ impl Server {
             conference,
             proxy,
             overload,
+            store,
             tasks,
         })
     }
@@ -259,6 +277,28 @@ impl Server {
         }
     }
 
+    /// The store was replaced under the running server (a restore): `before` are the
+    /// users it held until then. Everything the services keep from the store is read
+    /// again: cached credentials and archiving settings, who has offline messages (handed
+    /// over at once to those registered), presence rules; users the restored store lacks
+    /// or has disabled lose their bindings, publications, subscriptions and conferences.
+    pub async fn store_replaced(&self, before: Vec<String>) -> Result<(), ServerError> {
+        let after = self.store.list_users().await?;
+        let mut enabled: std::collections::HashMap<String, bool> =
+            before.into_iter().map(|aor| (aor, false)).collect();
+        enabled.extend(after.into_iter().map(|u| (u.aor, u.enabled)));
+        for (aor, still_enabled) in &enabled {
+            self.user_changed(aor, *still_enabled).await;
+            if *still_enabled {
+                self.presence.rules_changed(aor).await;
+            }
+        }
+        self.presence.rules_changed("*").await;
+        self.im.store_replaced().await?;
+        tracing::info!(users = enabled.len(), "store replaced: state reloaded");
+        Ok(())
+    }
+
     /// An administrator changed `owner`'s contact list, access levels, privacy mode or
     /// policy (`"*"`: the server-wide policy): the presence service reloads them and
     /// re-notifies the watchers whose view changed.
@@ -266,12 +306,61 @@ impl Server {
         self.presence.rules_changed(owner).await;
     }
 
-    /// Stops accepting, closes flows, stops the tasks.
-    pub async fn shutdown(self) {
+    /// The first half of a graceful shutdown: the TCP and TLS listeners close, every
+    /// new out-of-dialog request is refused with 503 and a Retry-After (the overload
+    /// path: within-dialog requests, ACK, CANCEL, retransmissions and registration
+    /// refreshes still pass), and the requests already taken are left to finish, up to
+    /// `timeout`. Flows stay open and are still read meanwhile: a request forked to a
+    /// device needs that device's answer. Store writes are part of those requests, so
+    /// a drained request's write is committed. Follow with [`Server::stop`].
+    pub async fn drain(&self, timeout: Duration) -> Drained {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        self.overload.start_draining();
+        self.transport.stop_accepting();
+        tracing::info!(
+            in_flight = self.overload.stats().in_flight,
+            timeout_ms = timeout.as_millis() as u64,
+            "draining: new requests get 503, those in progress finish"
+        );
+        let mut unfinished = self.overload.stats().in_flight;
+        while unfinished > 0 && Instant::now() < deadline {
+            tokio::time::sleep(DRAIN_POLL).await;
+            unfinished = self.overload.stats().in_flight;
+        }
+        if unfinished == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(DRAIN_SETTLE.min(left)).await;
+        }
+        let drained = Drained {
+            unfinished,
+            took: start.elapsed(),
+        };
+        if unfinished == 0 {
+            tracing::info!(took_ms = drained.took.as_millis() as u64, "drained");
+        } else {
+            tracing::warn!(
+                unfinished,
+                took_ms = drained.took.as_millis() as u64,
+                "drain timeout: requests still in progress are abandoned"
+            );
+        }
+        drained
+    }
+
+    /// Closes every flow in order (queued messages written, FIN, the peer's last bytes
+    /// read) and stops the server's tasks. After [`Server::drain`] for a graceful
+    /// shutdown; alone, it stops at once.
+    pub async fn stop(&self) {
         self.transport.shutdown().await;
-        for t in self.tasks {
+        for t in &self.tasks {
             t.abort();
         }
+    }
+
+    /// Stops at once, without a drain (see [`Server::stop`]).
+    pub async fn shutdown(self) {
+        self.stop().await;
     }
 }
 
