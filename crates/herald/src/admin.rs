@@ -93,7 +93,18 @@ pub enum AdminCommand {
     PolicyShow {
         user: Option<String>,
     },
+    /// Replaces the running server's store with a copy of the backup `file` (an absolute
+    /// path, read by the server).
+    Restore {
+        file: PathBuf,
+    },
 }
+
+/// Runs [`AdminCommand::Restore`] in the server, which alone can swap its store.
+pub type Restorer = Arc<dyn Fn(PathBuf) -> BoxedReply + Send + Sync>;
+
+/// What a [`Restorer`] answers.
+pub type BoxedReply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send>>;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImportedUser {
@@ -289,6 +300,9 @@ pub async fn execute(store: &SharedStore, cmd: AdminCommand) -> Result<(String, 
         AdminCommand::PolicyShow { user } => {
             presence_admin::policy_show(store, user.as_deref()).await
         }
+        AdminCommand::Restore { .. } => Err(anyhow!(
+            "a live restore is done by the running server (without one, `herald restore` replaces the file)"
+        )),
     }
 }
 
@@ -330,8 +344,14 @@ pub async fn try_remote(data_dir: &Path, cmd: &AdminCommand) -> Result<Option<Ad
     Ok(Some(reply))
 }
 
-/// Serves the admin socket. `on_effect` applies changes to the running server.
-pub async fn serve<F, Fut>(data_dir: &Path, store: SharedStore, on_effect: F) -> Result<()>
+/// Serves the admin socket. `on_effect` applies changes to the running server;
+/// `restore` runs [`AdminCommand::Restore`].
+pub async fn serve<F, Fut>(
+    data_dir: &Path,
+    store: SharedStore,
+    on_effect: F,
+    restore: Restorer,
+) -> Result<()>
 where
     F: Fn(Effect) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -353,6 +373,7 @@ where
         let (stream, _) = listener.accept().await.context("admin socket accept")?;
         let store = store.clone();
         let on_effect = on_effect.clone();
+        let restore = restore.clone();
         tokio::spawn(async move {
             let (r, mut w) = stream.into_split();
             let mut line = String::new();
@@ -364,6 +385,13 @@ where
                 Err(e) => AdminReply {
                     ok: false,
                     output: format!("bad admin command: {e}"),
+                },
+                Ok(AdminCommand::Restore { file }) => match restore(file).await {
+                    Ok(output) => AdminReply { ok: true, output },
+                    Err(e) => AdminReply {
+                        ok: false,
+                        output: format!("{e:#}"),
+                    },
                 },
                 Ok(cmd) => match execute(&store, cmd).await {
                     Ok((output, effect)) => {

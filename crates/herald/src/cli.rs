@@ -52,6 +52,34 @@ pub enum Command {
     /// List the monitoring records of group IM conferences, newest first (reads the store
     /// directly, whether a server runs or not).
     Conferences(ConferencesArgs),
+    /// Write a consistent copy of the store to FILE, while the server runs or not.
+    ///
+    /// The copy is a snapshot of every change committed when it starts; the server keeps
+    /// serving and writing meanwhile. It is written under a temporary name and renamed
+    /// once complete, then read back and checked.
+    Backup(BackupArgs),
+    /// Replace the store with the backup FILE, checked first.
+    ///
+    /// With a server running on this data directory, it swaps the store live: requests
+    /// that use the store wait a moment, then see the restored data; registrations of
+    /// users the backup lacks end. The replaced store is kept beside it as
+    /// herald.db.before-restore-<unix time>.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; refused if it exists, unless --force.
+    pub file: PathBuf,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A backup made by `herald backup` (or a copy of a stopped server's herald.db).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args, Default)]

@@ -3,6 +3,7 @@
 //! lets fuzz targets and tests reach the parsers of outside input (settings, CSV).
 pub mod admin;
 pub mod archive;
+pub mod backup;
 pub mod cli;
 pub mod conferences;
 pub mod demo;
@@ -16,7 +17,7 @@ pub use cli::Cli;
 use cli::{Command, ServeArgs, UserCommand};
 use herald_server::Server;
 use herald_store::{SharedStore, SqliteStore};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Runs one command line.
@@ -31,6 +32,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Access(cmd) => administer(&cli.data_dir, cmd.into()).await,
         Command::Policy(cmd) => administer(&cli.data_dir, cmd.into()).await,
         Command::Conferences(args) => conferences::run(&cli.data_dir, args).await,
+        Command::Backup(args) => {
+            println!(
+                "{}",
+                backup::backup(&cli.data_dir, &args.file, args.force).await?
+            );
+            Ok(())
+        }
+        Command::Restore(args) => {
+            println!("{}", backup::restore(&cli.data_dir, &args.file).await?);
+            Ok(())
+        }
     }
 }
 
@@ -59,6 +71,8 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
         .init();
     let demo_mode = args.domains.is_empty() && file.domains.is_none();
     let cfg = settings::server_config(&file, &args, data_dir)?;
+    let durability = settings::store_durability(&file)?;
+    let drain_timeout = settings::drain_timeout(&file, &cfg)?;
     if admin::try_remote(data_dir, &AdminCommand::UserList)
         .await?
         .is_some()
@@ -68,7 +82,12 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
             data_dir.display()
         );
     }
-    let store = open_store(data_dir).await?;
+    let path = backup::store_path(data_dir);
+    let sqlite = SqliteStore::open_with(&path, durability)
+        .await
+        .with_context(|| format!("opening the store {}", path.display()))?;
+    tracing::info!(path = %path.display(), synchronous = %durability, "store open");
+    let store: SharedStore = Arc::new(sqlite.clone());
     let created = if demo_mode && !args.no_demo_users {
         demo::create_demo_users(&store, &cfg).await?
     } else {
@@ -78,39 +97,63 @@ async fn serve(data_dir: &Path, config: Option<&Path>, args: ServeArgs) -> Resul
     let server = Arc::new(Server::start(cfg.clone(), store.clone()).await?);
     demo::print_banner(&cfg, &server.local_addrs(), &created, data_dir);
 
-    let admin_server = server.clone();
-    let admin_dir = data_dir.to_path_buf();
-    let admin_task = tokio::spawn(async move {
-        let result = admin::serve(&admin_dir, store, move |effect| {
-            let server = admin_server.clone();
-            async move {
-                match effect {
-                    Effect::None => {}
-                    Effect::UserChanged { aor, enabled } => {
-                        server.user_changed(&aor, enabled).await;
-                    }
-                    Effect::PresenceRulesChanged { owner } => {
-                        server.presence_rules_changed(&owner).await;
-                    }
-                }
-            }
-        })
-        .await;
-        if let Err(e) = result {
-            tracing::error!("admin socket stopped: {e:#}");
-        }
-    });
+    let admin_task = tokio::spawn(serve_admin(
+        data_dir.to_path_buf(),
+        store,
+        sqlite.clone(),
+        server.clone(),
+    ));
 
     shutdown_signal().await;
     tracing::info!("shutting down");
     admin_task.abort();
     std::fs::remove_file(admin::socket_path(data_dir)).ok();
-    if let Ok(server) = Arc::try_unwrap(server) {
-        server.shutdown().await;
+    // A second signal stops at once, without waiting for the drain.
+    tokio::select! {
+        _ = server.drain(drain_timeout) => {}
+        () = shutdown_signal() => tracing::warn!("second signal: not waiting for requests in progress"),
     }
+    server.stop().await;
+    sqlite.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
 
+/// Serves the admin socket for the running server: changes take effect at once, and a
+/// restore swaps the server's store.
+async fn serve_admin(
+    data_dir: PathBuf,
+    store: SharedStore,
+    sqlite: SqliteStore,
+    server: Arc<Server>,
+) {
+    let restorer: admin::Restorer = {
+        let server = server.clone();
+        Arc::new(move |file| {
+            let (sqlite, server) = (sqlite.clone(), server.clone());
+            Box::pin(async move { backup::restore_live(&sqlite, &server, &file).await })
+        })
+    };
+    let on_effect = move |effect| {
+        let server = server.clone();
+        async move {
+            match effect {
+                Effect::None => {}
+                Effect::UserChanged { aor, enabled } => {
+                    server.user_changed(&aor, enabled).await;
+                }
+                Effect::PresenceRulesChanged { owner } => {
+                    server.presence_rules_changed(&owner).await;
+                }
+            }
+        }
+    };
+    if let Err(e) = admin::serve(&data_dir, store, on_effect, restorer).await {
+        tracing::error!("admin socket stopped: {e:#}");
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {

@@ -46,6 +46,10 @@ pub struct FileConfig {
     pub aliases: Option<Vec<String>>,
     pub listen: Option<Vec<String>>,
     pub log: Option<String>,
+    /// `[store]`: how the database keeps what it commits.
+    pub store: Option<StoreFile>,
+    /// `[server]`: how the server stops.
+    pub server: Option<ServerFile>,
     pub tls: Option<TlsFile>,
     pub registrar: Option<RegistrarFile>,
     pub auth: Option<AuthFile>,
@@ -181,6 +185,56 @@ pub struct ConferenceFile {
     /// Conference MESSAGE bodies above this get 413 (1024 up to the transport's message size
     /// minus room for the headers).
     pub max_body_bytes: Option<usize>,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreFile {
+    /// "full" (default): every commit is synced to disk before the server answers, so
+    /// nothing acknowledged is lost even in a power cut; "normal": nothing acknowledged is
+    /// lost when the server process dies (kill -9, crash), but a power cut may lose the
+    /// last second or so; several times the write rate.
+    pub synchronous: Option<String>,
+}
+
+/// `[server]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    /// On SIGTERM or Ctrl-C, how long the requests in progress get to finish before the
+    /// connections close (0..=300). Default: the MESSAGE timeout plus 2 s.
+    pub drain_timeout_secs: Option<u64>,
+}
+
+/// Accepted `server.drain_timeout_secs`: none to five minutes.
+const DRAIN_TIMEOUT_SECS: RangeInclusive<u64> = 0..=300;
+/// Beyond the MESSAGE timeout in the default drain: a MESSAGE no device answered in time
+/// is then stored for later (202), a few store writes.
+const DRAIN_BEYOND_MESSAGE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How the store syncs its commits, from `[store] synchronous`.
+pub fn store_durability(file: &FileConfig) -> Result<herald_store::Durability> {
+    match file.store.as_ref().and_then(|s| s.synchronous.as_deref()) {
+        None => Ok(herald_store::Durability::default()),
+        Some(text) => text
+            .parse()
+            .map_err(|e| anyhow::anyhow!("store.synchronous: {e}")),
+    }
+}
+
+/// How long a graceful shutdown waits for requests in progress, from `[server]`; by
+/// default long enough for a MESSAGE to end in its answer (`cfg.im.message_timeout`,
+/// then the offline store).
+pub fn drain_timeout(file: &FileConfig, cfg: &ServerConfig) -> Result<Duration> {
+    match file.server.as_ref().and_then(|s| s.drain_timeout_secs) {
+        Some(secs) => Ok(Duration::from_secs(within(
+            "server.drain_timeout_secs",
+            secs,
+            DRAIN_TIMEOUT_SECS,
+        )?)),
+        None => Ok(cfg.im.message_timeout + DRAIN_BEYOND_MESSAGE_TIMEOUT),
+    }
 }
 
 /// Reads the config file: `explicit` if given (must exist), else `DATA_DIR/herald.toml`
@@ -553,6 +607,45 @@ fn apply_presence(c: &mut herald_presence::PresenceConfig, p: &PresenceFile) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_and_server_sections_are_read_and_checked() {
+        let args = ServeArgs {
+            listen: vec!["udp:127.0.0.1:0".into()],
+            ..ServeArgs::default()
+        };
+        let dir = std::env::temp_dir();
+        let parse = |text: &str| toml::from_str::<FileConfig>(text).unwrap();
+
+        let none = parse("");
+        let cfg = server_config(&none, &args, &dir).unwrap();
+        assert_eq!(
+            store_durability(&none).unwrap(),
+            herald_store::Durability::Full
+        );
+        assert_eq!(
+            drain_timeout(&none, &cfg).unwrap(),
+            cfg.im.message_timeout + Duration::from_secs(2)
+        );
+
+        let set = parse("[store]\nsynchronous = \"NORMAL\"\n[server]\ndrain_timeout_secs = 0\n");
+        assert_eq!(
+            store_durability(&set).unwrap(),
+            herald_store::Durability::Normal
+        );
+        assert_eq!(drain_timeout(&set, &cfg).unwrap(), Duration::ZERO);
+
+        let bad = parse("[store]\nsynchronous = \"off\"\n[server]\ndrain_timeout_secs = 301\n");
+        let err = store_durability(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("store.synchronous") && err.contains("\"off\""),
+            "{err}"
+        );
+        let err = drain_timeout(&bad, &cfg).unwrap_err().to_string();
+        assert!(err.contains("server.drain_timeout_secs"), "{err}");
+        assert!(toml::from_str::<FileConfig>("[store]\nsync = \"full\"\n").is_err());
+        assert!(toml::from_str::<FileConfig>("[server]\ndrain_timeout_secs = -1\n").is_err());
+    }
 
     #[test]
     fn flags_override_file() {
