@@ -63,7 +63,19 @@ pub enum AuthOutcome {
     /// The user authenticated but has used up their budget of this method: answer 503
     /// with the reason and `Retry-After` of [`OverLimit`].
     RateLimited(OverLimit),
+    /// The user directory could not be read (the store is down or overloaded): answer
+    /// 503 with this `Retry-After` rather than a 403 the client would take for a
+    /// wrong password.
+    Unavailable {
+        retry_after_secs: u32,
+    },
 }
+
+/// `Retry-After` when the user directory cannot be read.
+const STORE_RETRY_AFTER_SECS: u32 = 5;
+
+/// Reason phrase of the 503 sent when the user directory cannot be read.
+pub const DIRECTORY_UNAVAILABLE: &str = "Service Unavailable (user directory unavailable)";
 
 /// How long a directory entry is trusted without re-reading the store. Admin changes
 /// made through the running server invalidate entries at once.
@@ -139,25 +151,27 @@ impl Authenticator {
     /// The directory entry of `aor` (cached like the credentials; None when absent or
     /// the store fails).
     pub async fn lookup_user(&self, aor: &str) -> Option<User> {
+        self.find_user(aor).await.unwrap_or(None)
+    }
+
+    /// The directory entry of `aor`, cached; an error when the store cannot answer, so
+    /// that an outage is not mistaken for an unknown user (or a wrong password).
+    async fn find_user(&self, aor: &str) -> Result<Option<User>, herald_store::StoreError> {
         let now = Instant::now();
         if let Some((user, at)) = self.cache.lock().get(aor)
             && now.duration_since(*at) < USER_CACHE_TTL
         {
-            return user.clone();
+            return Ok(user.clone());
         }
-        let user = match self.store.get_user(aor).await {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::warn!(%aor, error = %e, "directory lookup failed");
-                return None;
-            }
-        };
+        let user = self.store.get_user(aor).await.inspect_err(|e| {
+            tracing::warn!(%aor, error = %e, "directory lookup failed");
+        })?;
         let mut cache = self.cache.lock();
         if cache.len() >= USER_CACHE_MAX {
             cache.clear();
         }
         cache.insert(aor.to_owned(), (user.clone(), now));
-        user
+        Ok(user)
     }
 
     /// Picks the Digest credentials for `realm` among the request's credential headers.
@@ -198,7 +212,13 @@ impl Authenticator {
         // password is right or the pair is locked: only the verdict differs.
         let locked = self.lockout.is_locked(&creds.username, client, now);
         let aor = format!("{}@{}", creds.username, realm.to_ascii_lowercase());
-        let user = self.lookup_user(&aor).await.filter(|u| u.enabled);
+        let Ok(user) = self.find_user(&aor).await else {
+            // Not the client's fault: no failure counted, and it may try again soon.
+            return AuthOutcome::Unavailable {
+                retry_after_secs: STORE_RETRY_AFTER_SECS,
+            };
+        };
+        let user = user.filter(|u| u.enabled);
         let ha1 = match (&user, creds.algorithm) {
             (Some(u), Algorithm::Md5) => &u.ha1_md5,
             (Some(u), Algorithm::Sha256) => &u.ha1_sha256,

@@ -115,6 +115,12 @@ impl Registrar {
                     .push(HeaderName::RetryAfter, over.retry_after_secs().to_string());
                 return resp;
             }
+            AuthOutcome::Unavailable { retry_after_secs } => {
+                let mut resp = reply(req, 503, crate::authn::DIRECTORY_UNAVAILABLE, tag);
+                resp.headers
+                    .push(HeaderName::RetryAfter, retry_after_secs.to_string());
+                return resp;
+            }
         };
         if user.aor != aor {
             return reply(req, 403, "Not Allowed To Register This Address", tag);

@@ -70,6 +70,11 @@ impl Authenticator {
                 reason: Some(over.method.reason()),
                 headers: vec![(HeaderName::RetryAfter, over.retry_after_secs().to_string())],
             }),
+            AuthOutcome::Unavailable { retry_after_secs } => Err(Refusal {
+                status: 503,
+                reason: Some(crate::authn::DIRECTORY_UNAVAILABLE),
+                headers: vec![(HeaderName::RetryAfter, retry_after_secs.to_string())],
+            }),
         }
     }
 }

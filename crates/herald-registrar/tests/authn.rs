@@ -564,3 +564,34 @@ async fn wrong_password_timing_does_not_tell_known_from_unknown_users() {
         "known {known:?} vs unknown {unknown:?}"
     );
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_answer_gives_503_not_a_wrong_password() {
+    let store = SqliteStore::open_in_memory().await.unwrap();
+    let shared: SharedStore = Arc::new(store.clone());
+    let auth = Authenticator::new(
+        shared,
+        Duration::from_secs(300),
+        vec![Algorithm::Sha256, Algorithm::Md5],
+    );
+    // The challenge needs no store; the directory lookup after the answer does.
+    let req = authorized_request(
+        &auth,
+        "REGISTER",
+        "alice",
+        PASSWORD,
+        OWNER,
+        ChallengeKind::Www,
+    )
+    .await;
+    store.close().await;
+    for _ in 0..10 {
+        let outcome = auth
+            .authenticate(&req, ChallengeKind::Www, DOMAIN, OWNER)
+            .await;
+        assert!(
+            matches!(outcome, AuthOutcome::Unavailable { retry_after_secs } if retry_after_secs > 0),
+            "{outcome:?}"
+        );
+    }
+}
