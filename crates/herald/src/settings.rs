@@ -3,7 +3,7 @@ use crate::cli::ServeArgs;
 use anyhow::{Context, Result, bail};
 use herald_auth::Algorithm;
 use herald_server::ServerConfig;
-use herald_transport::{ListenSpec, TlsSettings, Transport};
+use herald_transport::{Cidr, FloodConfig, ListenSpec, TlsSettings, Transport};
 use serde::Deserialize;
 use std::fmt::Display;
 use std::ops::RangeInclusive;
@@ -37,6 +37,18 @@ const CONFERENCE_PARTICIPANT_QUEUE: RangeInclusive<usize> = 8..=65_536;
 /// Smallest `conference.max_body_bytes`; the largest is the transport's message size minus
 /// [`MIN_HEADER_ROOM`].
 const CONFERENCE_MIN_BODY_BYTES: usize = 1024;
+/// Accepted `flood.requests_per_sec`.
+const FLOOD_REQUESTS_PER_SEC: RangeInclusive<u64> = 1..=1_000_000;
+/// Accepted `flood.burst`.
+const FLOOD_BURST: RangeInclusive<u64> = 1..=10_000_000;
+/// Accepted `flood.connections_per_sec`.
+const FLOOD_CONNECTIONS_PER_SEC: RangeInclusive<u64> = 1..=100_000;
+/// Accepted `flood.connection_burst`.
+const FLOOD_CONNECTION_BURST: RangeInclusive<u64> = 1..=1_000_000;
+/// Accepted `flood.ban_secs`: a second to a day.
+const FLOOD_BAN_SECS: RangeInclusive<u64> = 1..=86_400;
+/// Accepted `flood.max_tracked_ips` (about 100 bytes each).
+const FLOOD_MAX_TRACKED_IPS: RangeInclusive<usize> = 1_024..=10_000_000;
 
 /// The file format. Every field is optional; see README.md for an example.
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +74,7 @@ pub struct FileConfig {
     pub archiving: Option<ArchivingFile>,
     pub presence: Option<PresenceFile>,
     pub conference: Option<ConferenceFile>,
+    pub flood: Option<FloodFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,6 +250,29 @@ pub fn drain_timeout(file: &FileConfig, cfg: &ServerConfig) -> Result<Duration> 
     }
 }
 
+/// `[flood]`: per-source-address rate limits and bans (herald-transport's `FloodConfig`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloodFile {
+    /// `false` turns the guard off.
+    pub enabled: Option<bool>,
+    /// Messages per second one address may send, sustained (1..=1000000).
+    pub requests_per_sec: Option<u64>,
+    /// Messages one address may send at once on top of that (1..=10000000).
+    pub burst: Option<u64>,
+    /// New TCP/TLS connections per second from one address (1..=100000).
+    pub connections_per_sec: Option<u64>,
+    /// New connections one address may open at once (1..=1000000).
+    pub connection_burst: Option<u64>,
+    /// How long a ban lasts, extended while the address keeps flooding (1..=86400).
+    pub ban_secs: Option<u64>,
+    /// Networks never limited or banned, as CIDR strings ("192.0.2.0/24", "2001:db8::/32",
+    /// or a bare address).
+    pub trusted: Option<Vec<String>>,
+    /// Most source addresses tracked at once (1024..=10000000).
+    pub max_tracked_ips: Option<usize>,
+}
+
 /// Reads the config file: `explicit` if given (must exist), else `DATA_DIR/herald.toml`
 /// if present, else defaults.
 pub fn load_file(explicit: Option<&Path>, data_dir: &Path) -> Result<FileConfig> {
@@ -363,6 +399,9 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
         }
         t.max_connections = l.max_connections.unwrap_or(t.max_connections);
         t.max_connections_per_ip = l.max_connections_per_ip.unwrap_or(t.max_connections_per_ip);
+    }
+    if let Some(f) = &file.flood {
+        apply_flood(&mut cfg.transport.flood, f)?;
     }
     cfg.advertise = file.advertise.clone();
     if let Some(im) = &file.im {
@@ -563,6 +602,52 @@ fn apply_rate(
     if let Some(n) = per_minute {
         let name = format!("user_limits.{method}_per_minute");
         limit.per_minute = within(&name, n, USER_LIMIT_PER_MINUTE)?;
+    }
+    Ok(())
+}
+
+/// Fills the transport's flood guard settings from `[flood]`, each value range-checked.
+fn apply_flood(c: &mut FloodConfig, file: &FloodFile) -> Result<()> {
+    let limit = |name: &str, value: Option<u64>, range: RangeInclusive<u64>, current: u32| {
+        value.map_or(Ok(current), |v| {
+            let v = within(name, v, range)?;
+            u32::try_from(v).with_context(|| format!("{name} ({v}) is too large"))
+        })
+    };
+    c.enabled = file.enabled.unwrap_or(c.enabled);
+    c.requests_per_sec = limit(
+        "flood.requests_per_sec",
+        file.requests_per_sec,
+        FLOOD_REQUESTS_PER_SEC,
+        c.requests_per_sec,
+    )?;
+    c.burst = limit("flood.burst", file.burst, FLOOD_BURST, c.burst)?;
+    c.connections_per_sec = limit(
+        "flood.connections_per_sec",
+        file.connections_per_sec,
+        FLOOD_CONNECTIONS_PER_SEC,
+        c.connections_per_sec,
+    )?;
+    c.connection_burst = limit(
+        "flood.connection_burst",
+        file.connection_burst,
+        FLOOD_CONNECTION_BURST,
+        c.connection_burst,
+    )?;
+    if let Some(secs) = file.ban_secs {
+        c.ban = Duration::from_secs(within("flood.ban_secs", secs, FLOOD_BAN_SECS)?);
+    }
+    if let Some(n) = file.max_tracked_ips {
+        c.max_tracked_ips = within("flood.max_tracked_ips", n, FLOOD_MAX_TRACKED_IPS)?;
+    }
+    if let Some(networks) = &file.trusted {
+        c.trusted = networks
+            .iter()
+            .map(|n| {
+                n.parse::<Cidr>()
+                    .map_err(|e| anyhow::anyhow!("flood.trusted: {e}"))
+            })
+            .collect::<Result<_>>()?;
     }
     Ok(())
 }
@@ -952,6 +1037,72 @@ mod tests {
         }
         assert!(auth_config("[user_limits]\ninvite_burst = 3\n").is_err());
         assert!(auth_config("[user_limits]\nmessage_burst = -1\n").is_err());
+    }
+
+    fn flood_config(toml_text: &str) -> Result<herald_transport::FloodConfig> {
+        let file: FileConfig = toml::from_str(toml_text)?;
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            listen: vec!["udp:127.0.0.1:0".into()],
+            ..Default::default()
+        };
+        Ok(server_config(&file, &args, dir.path())?.transport.flood)
+    }
+
+    #[test]
+    fn flood_settings_are_filled_in() {
+        assert_eq!(flood_config("").unwrap(), FloodConfig::default());
+        let c = flood_config(
+            "[flood]\nrequests_per_sec = 50\nburst = 120\nconnections_per_sec = 3\n\
+             connection_burst = 9\nban_secs = 300\nmax_tracked_ips = 2048\n\
+             trusted = [\"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.7\"]\n",
+        )
+        .unwrap();
+        assert!(c.enabled);
+        assert_eq!(
+            (
+                c.requests_per_sec,
+                c.burst,
+                c.connections_per_sec,
+                c.connection_burst
+            ),
+            (50, 120, 3, 9)
+        );
+        assert_eq!(c.ban, Duration::from_secs(300));
+        assert_eq!(c.max_tracked_ips, 2048);
+        let trusted: Vec<String> = c.trusted.iter().map(|n| n.to_string()).collect();
+        assert_eq!(trusted, ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"]);
+        assert!(!flood_config("[flood]\nenabled = false\n").unwrap().enabled);
+    }
+
+    #[test]
+    fn flood_values_out_of_range_are_refused_by_name() {
+        for (bad, says) in [
+            (
+                "requests_per_sec = 0",
+                "flood.requests_per_sec must be 1..=1000000",
+            ),
+            ("requests_per_sec = 1000001", "flood.requests_per_sec"),
+            ("burst = 0", "flood.burst must be 1..=10000000"),
+            ("connections_per_sec = 0", "flood.connections_per_sec"),
+            ("connection_burst = 0", "flood.connection_burst"),
+            ("ban_secs = 0", "flood.ban_secs must be 1..=86400"),
+            ("ban_secs = 86401", "flood.ban_secs"),
+            (
+                "max_tracked_ips = 100",
+                "flood.max_tracked_ips must be 1024..=10000000",
+            ),
+            (
+                "trusted = [\"10.0.0.0/33\"]",
+                "flood.trusted: invalid network \"10.0.0.0/33\"",
+            ),
+            ("trusted = [\"office\"]", "not an IPv4 or IPv6 address"),
+        ] {
+            let err = flood_config(&format!("[flood]\n{bad}\n")).unwrap_err();
+            assert!(format!("{err:#}").contains(says), "{bad}: {err:#}");
+        }
+        assert!(toml::from_str::<FileConfig>("[flood]\nrate = 3\n").is_err());
+        assert!(toml::from_str::<FileConfig>("[flood]\nburst = -1\n").is_err());
     }
 
     #[test]
