@@ -1,5 +1,5 @@
 """The RFC 4475 torture messages, sent byte for byte to a running Herald (domain
-example.com) over UDP and over TCP: the answer must be one EXPECTATIONS.tsv allows,
+example.com) over UDP, TCP and TLS: the answer must be one EXPECTATIONS.tsv allows,
 and the server must keep answering OPTIONS afterwards.
 
 Where responses go on UDP: Herald answers UDP requests at the source IP and the port
@@ -7,8 +7,9 @@ of the topmost Via (5060 by default), or at the source port only if the Via carr
 `rport` (RFC 3261 §18.2.2, RFC 3581). The files are not rewritten (they are reference
 data), so on UDP the client socket is bound to the port its Via names (any port when
 `rport` is present). If that port is busy on this machine (another SIP server on
-5060, say) the file is skipped on UDP with the reason. TCP needs no such trick (the
-response returns on the connection), so the TCP run is the one that never skips.
+5060, say) the file is skipped on UDP with the reason. TCP and TLS need no such trick
+(the response returns on the connection), so those runs never skip. Over TLS the client
+accepts any certificate: the server's is the self-signed one it makes on first start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import errno
 import os
 import re
 import socket
+import ssl
 import time
 from pathlib import Path
 
@@ -102,7 +104,8 @@ ALLOWED: dict[str, set] = {
     "inv2543.dat": {400} | PROXY_CHALLENGE,
 }
 # On a stream, a Content-Length beyond the bytes sent means "more is coming": wait.
-TCP_OVERRIDES: dict[str, set] = {"clerr.dat": {DROP, 400}}
+STREAM_OVERRIDES: dict[str, set] = {"clerr.dat": {DROP, 400}}
+STREAMS = ("tcp", "tls")
 
 def corpus_files() -> list[str]:
     if not CORPUS.is_dir():
@@ -178,15 +181,26 @@ def send_udp(server: tuple[str, int], data: bytes, local_port: int, wait: float)
         return final_response(next_datagram, call_id_of(data), wait)
 
 
-def send_tcp(server: tuple[str, int], data: bytes, wait: float):
-    with socket.create_connection(server, timeout=wait) as sock:
+def any_certificate() -> ssl.SSLContext:
+    """A TLS client context that accepts the server's self-signed certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def send_stream(server: tuple[str, int], data: bytes, wait: float, tls: bool):
+    sock = socket.create_connection(server, timeout=wait)
+    if tls:
+        sock = any_certificate().wrap_socket(sock)
+    with sock:
         sock.sendall(data)
         reader = StreamReader(sock)
 
         def next_message(left: float) -> bytes | None:
             try:
                 return reader.read_message(left)
-            except SipTimeout:
+            except (SipTimeout, ssl.SSLError, ConnectionError):
                 return None
 
         return final_response(next_message, call_id_of(data), wait)
@@ -202,9 +216,26 @@ def still_answers_options(herald) -> int:
         return resp.status
 
 
+def still_answers_options_over_tls(herald) -> int | None:
+    """A fresh TLS connection still gets its OPTIONS answered (the TLS listener is alive)."""
+    call_id = f"tls-probe-{time.monotonic_ns()}"
+    options = (
+        f"OPTIONS sip:{herald.domain} SIP/2.0\r\n"
+        f"Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK{call_id};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: <sip:probe@{herald.domain}>;tag=p1\r\n"
+        f"To: <sip:{herald.domain}>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+    resp = send_stream((herald.host, herald.tls_port), options, ANSWER_WAIT, tls=True)
+    return None if resp is None else resp.status
+
+
 def check_torture_message(herald, name: str, transport: str) -> None:
     data = (CORPUS / name).read_bytes()
-    allowed = (TCP_OVERRIDES if transport == "tcp" else {}).get(name, ALLOWED[name])
+    allowed = (STREAM_OVERRIDES if transport in STREAMS else {}).get(name, ALLOWED[name])
     wait = ANSWER_WAIT if DROP not in allowed else DROP_WAIT
     server = (herald.host, herald.sip_port)
 
@@ -216,8 +247,10 @@ def check_torture_message(herald, name: str, transport: str) -> None:
             if e.errno in (errno.EADDRINUSE, errno.EACCES):
                 pytest.skip(f"UDP answer goes to Via port {port}, busy here: {e}")
             raise
+    elif transport == "tcp":
+        resp = send_stream(server, data, wait, tls=False)
     else:
-        resp = send_tcp(server, data, wait)
+        resp = send_stream((herald.host, herald.tls_port), data, wait, tls=True)
 
     status = None if resp is None else resp.status
     assert status in allowed, (
@@ -235,11 +268,13 @@ def check_torture_message(herald, name: str, transport: str) -> None:
 
     assert herald.alive(), "server died"
     assert still_answers_options(herald) == 200
+    if transport == "tls":
+        assert still_answers_options_over_tls(herald) == 200
 
 
 def torture_cases():
     for name in corpus_files():
-        for transport in ("udp", "tcp"):
+        for transport in ("udp", "tcp", "tls"):
             yield pytest.param(name, transport, id=f"{name}-{transport}")
 
 
