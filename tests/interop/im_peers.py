@@ -149,6 +149,7 @@ class Device:
         self.user, self.domain, self.password = user, domain, password
         self.delay = delay
         self.bodies: list[bytes] = []
+        self.branches: set[str] = set()
         self.lock = threading.Lock()
         self.last_arrival = time.monotonic()
         self.stopped = threading.Event()
@@ -179,13 +180,24 @@ class Device:
             method, headers, body = parse_request(data)
             answer = ok_response(headers)
             if method == "MESSAGE":
+                # A retransmission (the server resends over UDP until answered) is
+                # answered again but is the same message.
+                branch = next((v for n, v in headers if COMPACT.get(n, n) == "via"), "")
                 with self.lock:
-                    self.bodies.append(body)
-                    self.last_arrival = time.monotonic()
+                    if branch not in self.branches:
+                        self.branches.add(branch)
+                        self.bodies.append(body)
+                        self.last_arrival = time.monotonic()
             if self.delay and method == "MESSAGE":
-                threading.Timer(self.delay, sock.sendto, (answer, addr)).start()
+                threading.Timer(self.delay, self._answer, (answer, addr)).start()
             else:
-                sock.sendto(answer, addr)
+                self._answer(answer, addr)
+
+    def _answer(self, answer: bytes, addr) -> None:
+        try:
+            self.client.sock.sendto(answer, addr)
+        except OSError:
+            pass  # stopped meanwhile
 
     def wait_quiet(self, quiet: float, timeout: float) -> None:
         """Returns once no MESSAGE came for `quiet` seconds (or after `timeout`)."""

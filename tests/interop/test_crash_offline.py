@@ -68,6 +68,7 @@ def test_every_accepted_message_survives_kill_9(request, synchronous):
                              args=(server, i, acked, attempted, stop, lock), daemon=True)
             for i in range(SENDERS)
         ]
+        started = time.monotonic()
         for t in threads:
             t.start()
         deadline = time.monotonic() + 60
@@ -77,6 +78,7 @@ def test_every_accepted_message_survives_kill_9(request, synchronous):
             time.sleep(0.005)
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait(5)
+        load_secs = time.monotonic() - started
         with lock:
             acked_at_kill = list(acked)
             attempted_at_kill = len(attempted)
@@ -104,7 +106,7 @@ def test_every_accepted_message_survives_kill_9(request, synchronous):
         extra = len(unique - set(acked_final))
         print(
             f"\n[synchronous={synchronous}] attempted {attempted_at_kill}, 202 before kill -9 "
-            f"{len(acked_final)}, delivered after restart {len(delivered)} "
+            f"{len(acked_final)} ({len(acked_final) / load_secs:.0f}/s), delivered after restart {len(delivered)} "
             f"({len(unique)} distinct): missing {len(missing)}, duplicates {duplicates}, "
             f"stored without a 202 {extra}"
         )
