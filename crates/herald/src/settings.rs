@@ -293,6 +293,20 @@ pub fn load_file(explicit: Option<&Path>, data_dir: &Path) -> Result<FileConfig>
 
 /// The server settings: defaults, then the file, then flags.
 pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Result<ServerConfig> {
+    server_config_with(file, args, |domain| {
+        herald_transport::ensure_self_signed(data_dir, domain)
+            .context("making a self-signed TLS certificate")
+    })
+}
+
+/// [`server_config`] with the self-signed certificate (needed when a TLS listener has no
+/// certificate) made by `self_signed` for the primary domain: nothing else here touches
+/// a file, so the fuzz target checks the settings alone.
+pub fn server_config_with(
+    file: &FileConfig,
+    args: &ServeArgs,
+    self_signed: impl FnOnce(&str) -> Result<TlsSettings>,
+) -> Result<ServerConfig> {
     let mut cfg = ServerConfig::default();
     let domains = if !args.domains.is_empty() {
         args.domains.clone()
@@ -306,6 +320,9 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
             bail!("invalid domain {d:?}: give a bare host name such as example.com");
         }
     }
+    let Some(primary) = domains.first().map(|d| d.to_ascii_lowercase()) else {
+        bail!("domains is empty: name at least one domain, such as [\"example.com\"]");
+    };
     cfg.domains = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
     cfg.aliases = file.aliases.clone().unwrap_or_default();
 
@@ -348,10 +365,7 @@ pub fn server_config(file: &FileConfig, args: &ServeArgs, data_dir: &Path) -> Re
             cert_pem: t.cert.clone(),
             key_pem: t.key.clone(),
         }),
-        _ if wants_tls => Some(
-            herald_transport::ensure_self_signed(data_dir, &cfg.domains[0])
-                .context("making a self-signed TLS certificate")?,
-        ),
+        _ if wants_tls => Some(self_signed(&primary)?),
         _ => None,
     };
     cfg.transport.tls = tls;
@@ -1120,5 +1134,16 @@ mod tests {
             ..Default::default()
         };
         assert!(server_config(&FileConfig::default(), &args, dir.path()).is_err());
+    }
+
+    /// Found while writing the parse_settings fuzz target: `domains = []` with a TLS
+    /// listener indexed the empty list for the certificate's name and panicked.
+    #[test]
+    fn an_empty_domain_list_is_refused() {
+        let file: FileConfig = toml::from_str("domains = []\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let err = server_config(&file, &ServeArgs::default(), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("domains is empty"), "{err}");
+        assert!(!dir.path().join("tls").exists(), "no certificate made");
     }
 }

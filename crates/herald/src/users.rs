@@ -2,6 +2,7 @@
 use anyhow::{Context, Result, bail};
 use herald_auth::Algorithm;
 use herald_store::NewUser;
+use std::io::Read;
 use std::path::Path;
 
 /// Splits `alice@example.com` or `sip:alice@example.com` into (user, domain).
@@ -38,31 +39,30 @@ pub fn new_user(address: &str, password: &str, display_name: Option<String>) -> 
 /// Reads `sip-uri,password[,display name]` lines (no header; `#` comments and blank
 /// lines skipped). Errors name the line.
 pub fn read_csv(path: &Path) -> Result<Vec<NewUser>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    parse_csv(file, &path.display().to_string())
+}
+
+/// [`read_csv`] on any reader; `source` names it in errors (a path, `stdin`).
+pub fn parse_csv(input: impl Read, source: &str) -> Result<Vec<NewUser>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+        .from_reader(input);
     let mut users = Vec::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 1))?;
+        let rec = rec.with_context(|| format!("{source}: line {}", i + 1))?;
         if rec.iter().all(str::is_empty) {
             continue;
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(i as u64 + 1);
         let (Some(addr), Some(pw)) = (rec.get(0), rec.get(1)) else {
-            bail!(
-                "{}: line {line}: expected sip-uri,password[,display name]",
-                path.display()
-            );
+            bail!("{source}: line {line}: expected sip-uri,password[,display name]");
         };
         let display = rec.get(2).map(str::to_owned);
-        users.push(
-            new_user(addr, pw, display)
-                .with_context(|| format!("{}: line {line}", path.display()))?,
-        );
+        users.push(new_user(addr, pw, display).with_context(|| format!("{source}: line {line}"))?);
     }
     Ok(users)
 }
@@ -97,5 +97,20 @@ mod tests {
         std::fs::write(&p, "c@x.org\n").unwrap();
         let err = read_csv(&p).unwrap_err();
         assert!(format!("{err:#}").contains("line 1"), "{err:#}");
+    }
+
+    #[test]
+    fn csv_from_a_reader_names_its_source() {
+        let text = b"sips:carol@Example.COM,\"pass, with comma\",\"Carol \"\"C\"\"\"\r\n";
+        let users = parse_csv(&text[..], "stdin").unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].domain, "example.com");
+        assert_eq!(users[0].display_name.as_deref(), Some("Carol \"C\""));
+        assert_eq!(
+            users[0].ha1_md5,
+            herald_auth::ha1(Algorithm::Md5, "carol", "example.com", "pass, with comma")
+        );
+        let err = parse_csv(&b"a@x.org,pw\n\xff@x.org,pw\n"[..], "stdin").unwrap_err();
+        assert!(format!("{err:#}").contains("stdin: line 2"), "{err:#}");
     }
 }
