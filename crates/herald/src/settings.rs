@@ -1,4 +1,6 @@
 //! `herald.toml` and its merge with command-line flags (flags win).
+mod overload;
+
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result, bail};
 use herald_auth::Algorithm;
@@ -75,6 +77,7 @@ pub struct FileConfig {
     pub presence: Option<PresenceFile>,
     pub conference: Option<ConferenceFile>,
     pub flood: Option<FloodFile>,
+    pub overload: Option<overload::OverloadFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -416,6 +419,9 @@ pub fn server_config_with(
     }
     if let Some(f) = &file.flood {
         apply_flood(&mut cfg.transport.flood, f)?;
+    }
+    if let Some(o) = &file.overload {
+        overload::apply(&mut cfg.overload, o)?;
     }
     cfg.advertise = file.advertise.clone();
     if let Some(im) = &file.im {
