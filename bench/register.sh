@@ -36,6 +36,11 @@ algorithms = ["MD5", "SHA-256"]
 [flood]
 # The load comes from this address: a load test from a trusted address is not throttled.
 trusted = ["127.0.0.1/32"]
+[user_limits]
+# Each simulated user re-registers several times a second here, far above a real
+# device's rate: the per-user budget would refuse most of the load.
+register_burst = 100000
+register_per_minute = 1000000
 TOML
 python3 - "$USERS" "$data" <<'PY'
 import sys
