@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every Herald test: formatting, lints, unit and integration tests, then the
-# interop tests against real SIP peers (SIPp, PJSIP). Installs what it needs on a
+# Runs every Herald test: formatting, lints, unit and integration tests, a fuzz smoke
+# run of every fuzz target, then the interop tests against real SIP peers (SIPp,
+# PJSIP, SIPVicious). Installs what it needs on a
 # fresh Debian machine (run as root there). Usage: ./test.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +19,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit, integration, RFC 4475 parser conformance)"
 cargo test --workspace --locked
+
+step "fuzz smoke: every cargo-fuzz target for 30 s from its seeds (stable, -s none)"
+FUZZ_JOBS="${FUZZ_JOBS:-2}" bash tests/fuzz/smoke.sh "${FUZZ_SECONDS:-30}"
 
 step "release build for the interop tests"
 cargo build --release --locked -p herald
