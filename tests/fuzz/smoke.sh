@@ -4,7 +4,8 @@
 # then runs each for SECONDS (default 30) on stable Rust (`-s none`: no sanitizer),
 # starting from its committed seeds. The corpus a run grows goes to a temporary
 # directory, never into the repository. Exits 1 when a target crashes, hangs (one input
-# over 5 s), runs out of memory (RSS over 2 GB) or does not build.
+# over 5 s), runs out of memory (RSS over 2 GB: without a sanitizer that is how a leak
+# shows) or does not build.
 #
 # Usage: tests/fuzz/smoke.sh [SECONDS] [TARGET...]   (no TARGET: all of them)
 # Environment:
@@ -20,85 +21,13 @@
 # ones are skipped). Dictionary: <package>/<target>.dict when present.
 set -euo pipefail
 
-seconds=${1:-30}
-shift || true
-only=("$@")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-jobs=${FUZZ_JOBS:-1}
-target_dir=${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/fuzz}
-if ! [[ $seconds =~ ^[0-9]+$ && $jobs =~ ^[0-9]+$ && $jobs -ge 1 ]]; then
-    echo "usage: $0 [SECONDS] [TARGET...] (FUZZ_JOBS >= 1)" >&2
-    exit 2
-fi
-
-started=$(date +%s)
-# libfuzzer-sys compiles libFuzzer (C++).
-if ! command -v c++ >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing a C++ compiler for libFuzzer"
-    apt-get install -y --no-install-recommends g++ >/dev/null
-fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "==> installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-fi
-
-work=$(mktemp -d)
-keep_work=0
-cleanup() { if [[ $keep_work == 0 ]]; then rm -rf "$work"; fi; }
-trap cleanup EXIT
-corpus_root=${FUZZ_CORPUS_DIR:-$work/corpus}
-
-# Fuzz packages: folders whose Cargo.toml marks them as cargo-fuzz projects.
-mapfile -t packages < <(
-    find "$root/crates" -name Cargo.toml -path '*/fuzz/Cargo.toml' -not -path '*/target/*' \
-        -exec grep -l '^cargo-fuzz = true' {} + | xargs -r -n1 dirname | sort
-)
-if [[ ${#packages[@]} == 0 ]]; then
-    echo "no fuzz packages found under $root/crates" >&2
-    exit 1
-fi
-
-# Build everything first (one shared target directory), then run.
-declare -A package_of=()
-selected=()
-for package in "${packages[@]}"; do
-    name=${package#"$root"/}
-    # A package without its own lock file resolves like the workspace does.
-    if [[ ! -f $package/Cargo.lock && -f $root/Cargo.lock ]]; then
-        cp "$root/Cargo.lock" "$package/Cargo.lock"
+# Builds one fuzz package (or one of its targets) into the shared target directory.
+build() {
+    if ! cargo fuzz build -s none --fuzz-dir "$1" --target-dir "$target_dir" ${2:+"$2"}; then
+        echo "fuzz smoke FAILED: ${1#"$root"/} ${2:-} does not build" >&2
+        exit 1
     fi
-    mapfile -t targets < <(cargo fuzz list --fuzz-dir "$package")
-    wanted=()
-    for target in "${targets[@]}"; do
-        if [[ ${#only[@]} -gt 0 && ! " ${only[*]} " == *" $target "* ]]; then
-            continue
-        fi
-        if [[ -n ${package_of[$target]:-} ]]; then
-            echo "fuzz target $target is in both ${package_of[$target]} and $name:" \
-                "binaries share one target directory, so names must differ" >&2
-            exit 1
-        fi
-        package_of[$target]=$name
-        wanted+=("$target")
-        selected+=("$target")
-    done
-    [[ ${#wanted[@]} == 0 ]] && continue
-    echo "==> building ${wanted[*]} ($name)"
-    if [[ ${#wanted[@]} == "${#targets[@]}" ]]; then
-        cargo fuzz build -s none --fuzz-dir "$package" --target-dir "$target_dir"
-    else
-        for target in "${wanted[@]}"; do
-            cargo fuzz build -s none --fuzz-dir "$package" --target-dir "$target_dir" "$target"
-        done
-    fi
-done
-if [[ ${#only[@]} -gt 0 && ${#selected[@]} != "${#only[@]}" ]]; then
-    echo "unknown fuzz target among: ${only[*]} (found: ${selected[*]:-none})" >&2
-    exit 1
-fi
-built=$(date +%s)
-host=$(rustc -vV | sed -n 's/^host: //p')
-bin_dir=$target_dir/$host/release
+}
 
 # Runs one target; its libFuzzer output goes to $work/logs/TARGET.log and its result
 # line to $work/results/TARGET.
@@ -137,37 +66,123 @@ run_target() {
         "${execs:-?}" "${rate:-?}" "${units:-?}" "$result" >"$work/results/$target"
 }
 
-mkdir -p "$work/logs" "$work/results"
-echo "==> running ${#selected[@]} targets for ${seconds}s each, $jobs at a time"
-running=0
-for target in "${selected[@]}"; do
-    if [[ $running -ge $jobs ]]; then
-        wait -n
-        running=$((running - 1))
+# Everything runs from main, called on the last line: bash has then read the whole file,
+# so editing it during a long run cannot change what runs.
+main() {
+    seconds=${1:-30}
+    shift || true
+    only=("$@")
+    root=$(cd "$(dirname "$0")/../.." && pwd)
+    jobs=${FUZZ_JOBS:-1}
+    target_dir=${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/fuzz}
+    if ! [[ $seconds =~ ^[0-9]+$ && $jobs =~ ^[0-9]+$ && $jobs -ge 1 ]]; then
+        echo "usage: $0 [SECONDS] [TARGET...] (FUZZ_JOBS >= 1)" >&2
+        exit 2
     fi
-    run_target "$target" &
-    running=$((running + 1))
-done
-wait
 
-echo
-echo "target                   time        execs           rate   corpus  result"
-failed=0
-for target in "${selected[@]}"; do
-    line=$(cat "$work/results/$target" 2>/dev/null || echo "$target: no result")
-    echo "$line"
-    if [[ $line != *" ok" ]]; then
-        failed=1
-        echo "---- $target (${package_of[$target]}): end of its log, $work/logs/$target.log"
-        tail -n 40 "$work/logs/$target.log" || true
-        ls "$work/artifacts/$target" 2>/dev/null | sed "s|^|     artifact: $work/artifacts/$target/|"
+    started=$(date +%s)
+    # libfuzzer-sys compiles libFuzzer (C++).
+    if ! command -v c++ >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing a C++ compiler for libFuzzer"
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends g++ >/dev/null
     fi
-done
-finished=$(date +%s)
-echo "fuzz smoke: ${#selected[@]} targets, build $((built - started))s," \
-    "runs $((finished - built))s, total $((finished - started))s"
-if [[ $failed == 1 ]]; then
-    keep_work=1
-    echo "fuzz smoke FAILED: logs and crashing inputs kept in $work" >&2
-    exit 1
-fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        echo "==> installing cargo-fuzz"
+        cargo install cargo-fuzz --locked
+    fi
+
+    work=$(mktemp -d)
+    keep_work=0
+    cleanup() { if [[ $keep_work == 0 ]]; then rm -rf "$work"; fi; }
+    trap cleanup EXIT
+    corpus_root=${FUZZ_CORPUS_DIR:-$work/corpus}
+
+    # Fuzz packages: folders whose Cargo.toml marks them as cargo-fuzz projects.
+    mapfile -t packages < <(
+        find "$root/crates" -name Cargo.toml -path '*/fuzz/Cargo.toml' -not -path '*/target/*' \
+            -exec grep -l '^cargo-fuzz = true' {} + | xargs -r -n1 dirname | sort
+    )
+    if [[ ${#packages[@]} == 0 ]]; then
+        echo "no fuzz packages found under $root/crates" >&2
+        exit 1
+    fi
+
+    # Build everything first (one shared target directory), then run.
+    declare -A package_of=()
+    selected=()
+    for package in "${packages[@]}"; do
+        name=${package#"$root"/}
+        # A package without its own lock file resolves like the workspace does.
+        if [[ ! -f $package/Cargo.lock && -f $root/Cargo.lock ]]; then
+            cp "$root/Cargo.lock" "$package/Cargo.lock"
+        fi
+        mapfile -t targets < <(cargo fuzz list --fuzz-dir "$package")
+        wanted=()
+        for target in "${targets[@]}"; do
+            if [[ ${#only[@]} -gt 0 && ! " ${only[*]} " == *" $target "* ]]; then
+                continue
+            fi
+            if [[ -n ${package_of[$target]:-} ]]; then
+                echo "fuzz target $target is in both ${package_of[$target]} and $name:" \
+                    "binaries share one target directory, so names must differ" >&2
+                exit 1
+            fi
+            package_of[$target]=$name
+            wanted+=("$target")
+            selected+=("$target")
+        done
+        [[ ${#wanted[@]} == 0 ]] && continue
+        echo "==> building ${wanted[*]} ($name)"
+        if [[ ${#wanted[@]} == "${#targets[@]}" ]]; then
+            build "$package"
+        else
+            for target in "${wanted[@]}"; do
+                build "$package" "$target"
+            done
+        fi
+    done
+    if [[ ${#only[@]} -gt 0 && ${#selected[@]} != "${#only[@]}" ]]; then
+        echo "unknown fuzz target among: ${only[*]} (found: ${selected[*]:-none})" >&2
+        exit 1
+    fi
+    built=$(date +%s)
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    bin_dir=$target_dir/$host/release
+
+    mkdir -p "$work/logs" "$work/results"
+    echo "==> running ${#selected[@]} targets for ${seconds}s each, $jobs at a time"
+    running=0
+    for target in "${selected[@]}"; do
+        if [[ $running -ge $jobs ]]; then
+            wait -n
+            running=$((running - 1))
+        fi
+        run_target "$target" &
+        running=$((running + 1))
+    done
+    wait
+
+    echo
+    echo "target                   time        execs           rate   corpus  result"
+    failed=0
+    for target in "${selected[@]}"; do
+        line=$(cat "$work/results/$target" 2>/dev/null || echo "$target: no result")
+        echo "$line"
+        if [[ $line != *" ok" ]]; then
+            failed=1
+            echo "---- $target (${package_of[$target]}): end of its log, $work/logs/$target.log"
+            tail -n 40 "$work/logs/$target.log" || true
+            ls "$work/artifacts/$target" 2>/dev/null | sed "s|^|     artifact: $work/artifacts/$target/|"
+        fi
+    done
+    finished=$(date +%s)
+    echo "fuzz smoke: ${#selected[@]} targets, build $((built - started))s," \
+        "runs $((finished - built))s, total $((finished - started))s"
+    if [[ $failed == 1 ]]; then
+        keep_work=1
+        echo "fuzz smoke FAILED: logs and crashing inputs kept in $work" >&2
+        exit 1
+    fi
+}
+
+main "$@"
