@@ -3,9 +3,11 @@
 # (found by their `cargo-fuzz = true` manifests, targets listed by `cargo fuzz list`),
 # then runs each for SECONDS (default 30) on stable Rust (`-s none`: no sanitizer),
 # starting from its committed seeds. The corpus a run grows goes to a temporary
-# directory, never into the repository. Exits 1 when a target crashes, hangs (one input
-# over 5 s), runs out of memory (RSS over 2 GB: without a sanitizer that is how a leak
-# shows) or does not build.
+# directory, never into the repository. Then each target reads the 64 KiB inputs of
+# big_inputs.py (long runs of grammar bytes, thousands of parameters, elements, parts...)
+# once: a linear parser takes milliseconds. Exits 1 when a target crashes, hangs (one
+# fuzz input over 5 s, or a 64 KiB input over 2 s), runs out of memory (RSS over 2 GB:
+# without a sanitizer that is how a leak shows) or does not build.
 #
 # Usage: tests/fuzz/smoke.sh [SECONDS] [TARGET...]   (no TARGET: all of them)
 # Environment:
@@ -49,10 +51,18 @@ run_target() {
     "$bin_dir/$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/artifacts/$target/" \
         "${options[@]}" "${inputs[@]}" >"$log" 2>&1 || status=$?
-    local took=$(($(date +%s) - began)) execs rate units result
+    local took=$(($(date +%s) - began)) execs rate units result slowest=-
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
     units=$(grep -o 'corp: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2 || true)
+    if [[ $status == 0 && -d $work/big/$target ]]; then
+        "$bin_dir/$target" -timeout=2 -rss_limit_mb=2048 \
+            -artifact_prefix="$work/artifacts/$target/" "$work/big/$target"/* \
+            >"$work/logs/$target.big.log" 2>&1 || status=$?
+        log=$work/logs/$target.big.log
+        slowest=$(sed -n 's/^Executed .* in \([0-9]*\) ms$/\1/p' "$log" | sort -n | tail -n1)
+        slowest=${slowest:-?}ms
+    fi
     if [[ $status == 0 ]]; then
         result=ok
     elif grep -q 'ERROR: libFuzzer: timeout' "$log"; then
@@ -62,8 +72,8 @@ run_target() {
     else
         result="CRASH (exit $status)"
     fi
-    printf '%-24s %5ss %12s execs %8s/s corpus %6s  %s\n' "$target" "$took" \
-        "${execs:-?}" "${rate:-?}" "${units:-?}" "$result" >"$work/results/$target"
+    printf '%-22s %5ss %11s execs %8s/s corpus %6s  64K input %6s  %s\n' "$target" "$took" \
+        "${execs:-?}" "${rate:-?}" "${units:-?}" "$slowest" "$result" >"$work/results/$target"
 }
 
 # Everything runs from main, called on the last line: bash has then read the whole file,
@@ -150,6 +160,11 @@ main() {
     bin_dir=$target_dir/$host/release
 
     mkdir -p "$work/logs" "$work/results"
+    if command -v python3 >/dev/null 2>&1; then
+        python3 "$root/tests/fuzz/big_inputs.py" "$work/big" "${selected[@]}"
+    else
+        echo "no python3: the 64 KiB inputs are skipped"
+    fi
     echo "==> running ${#selected[@]} targets for ${seconds}s each, $jobs at a time"
     running=0
     for target in "${selected[@]}"; do
@@ -163,15 +178,17 @@ main() {
     wait
 
     echo
-    echo "target                   time        execs           rate   corpus  result"
+    echo "target                  time  fuzz inputs run      speed   corpus  slowest 64K input  result"
     failed=0
     for target in "${selected[@]}"; do
         line=$(cat "$work/results/$target" 2>/dev/null || echo "$target: no result")
         echo "$line"
         if [[ $line != *" ok" ]]; then
             failed=1
-            echo "---- $target (${package_of[$target]}): end of its log, $work/logs/$target.log"
-            tail -n 40 "$work/logs/$target.log" || true
+            for log in "$work/logs/$target".*log; do
+                echo "---- $target (${package_of[$target]}): end of $log"
+                tail -n 40 "$log" || true
+            done
             ls "$work/artifacts/$target" 2>/dev/null | sed "s|^|     artifact: $work/artifacts/$target/|"
         fi
     done
