@@ -187,7 +187,7 @@ main() {
             failed=1
             for log in "$work/logs/$target".*log; do
                 echo "---- $target (${package_of[$target]}): end of $log"
-                tail -n 40 "$log" || true
+                tail -n 40 "$log" | cut -c1-300 || true
             done
             ls "$work/artifacts/$target" 2>/dev/null | sed "s|^|     artifact: $work/artifacts/$target/|"
         fi

@@ -31,12 +31,11 @@ const ADDRESS_HEADERS: [&str; 9] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let limits = ParseLimits::default();
-    match Message::parse(Bytes::copy_from_slice(data), &limits) {
+    match Message::parse(Bytes::copy_from_slice(data), &ParseLimits::default()) {
         Ok(message) => {
             check_headers(message.headers());
             match &message {
-                Message::Request(request) => check_request(request, &limits),
+                Message::Request(request) => check_request(request),
                 Message::Response(response) => check_response(response),
             }
         }
@@ -52,7 +51,15 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn check_request(request: &Request, limits: &ParseLimits) {
+/// Writing can lengthen a message (long header names, Content-Length added), so what is
+/// written back is read with room beyond the size and header count the input met.
+const ROOMY: ParseLimits = ParseLimits {
+    max_message_size: usize::MAX,
+    max_headers: usize::MAX,
+    max_vias: usize::MAX,
+};
+
+fn check_request(request: &Request) {
     let cseq = request.cseq().expect("a parsed request has a CSeq");
     let from = request.from().expect("a parsed request has a From");
     let to = request.to().expect("a parsed request has a To");
@@ -84,7 +91,7 @@ fn check_request(request: &Request, limits: &ParseLimits) {
     ] {
         let answer = response::from_request(request, status, None, to_tag);
         let bytes = answer.to_bytes();
-        let Ok(Message::Response(parsed)) = Message::parse(bytes.clone(), limits) else {
+        let Ok(Message::Response(parsed)) = Message::parse(bytes.clone(), &ROOMY) else {
             panic!(
                 "response {status} to a parsed request refused:\n{}",
                 String::from_utf8_lossy(&bytes)
@@ -106,7 +113,7 @@ fn check_request(request: &Request, limits: &ParseLimits) {
     }
 
     let written = request.to_bytes();
-    let Ok(Message::Request(again)) = Message::parse(written.clone(), limits) else {
+    let Ok(Message::Request(again)) = Message::parse(written.clone(), &ROOMY) else {
         panic!(
             "a written request no longer parses:\n{}",
             String::from_utf8_lossy(&written)
@@ -130,8 +137,7 @@ fn check_response(response: &Response) {
     let from = response.from().expect("a parsed response has a From");
     let to = response.to().expect("a parsed response has a To");
     let written = response.to_bytes();
-    let Ok(Message::Response(again)) = Message::parse(written.clone(), &ParseLimits::default())
-    else {
+    let Ok(Message::Response(again)) = Message::parse(written.clone(), &ROOMY) else {
         panic!(
             "a written response no longer parses:\n{}",
             String::from_utf8_lossy(&written)
