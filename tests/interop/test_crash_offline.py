@@ -87,7 +87,11 @@ def test_every_accepted_message_survives_kill_9(request, synchronous):
             t.join(10)
         with lock:
             acked_final = list(acked)
-        assert acked_final == acked_at_kill, "no 202 can come from a dead server"
+        # A 202 the server wrote just before the kill can still be read after it (it was
+        # in the socket buffer), so the final list may be longer, by at most one message
+        # per sender; each of those must be durable like the rest.
+        assert acked_final[: len(acked_at_kill)] == acked_at_kill
+        assert len(acked_final) - len(acked_at_kill) <= SENDERS, "202s after the kill"
 
         restart_herald(server)
         assert server.alive()
