@@ -98,19 +98,25 @@ certificate = $cert
 private_key = $key
 TLS
 fi
+# Kamailio's TCP main process holds every connection's descriptor: ask for two per
+# connection plus room, but never more than this process may have (the hard limit: without
+# CAP_SYS_RESOURCE it cannot be raised, and Kamailio refuses to start if asked for more).
+hard=$(ulimit -Hn)
 open_files=$((max_conns * 2 + 4096))
-python3 - "$here/kamailio.cfg.in" "$dir/kamailio.cfg" <<PY
-import sys
+if [ "$hard" != unlimited ] && [ "$open_files" -gt "$hard" ]; then
+  echo "start.sh: open files capped at the hard limit $hard (asked $open_files for $max_conns connections)" >&2
+  open_files=$hard
+fi
+RUNDIR=$dir PORT=$port DOMAIN=$domain MAX_CONNS=$max_conns OPEN_FILES=$open_files \
+LISTEN_TLS=$listen_tls TLS_MODULE=$tls_module TLS_PARAMS=$tls_params \
+python3 - "$here/kamailio.cfg.in" "$dir/kamailio.cfg" <<'PY'
+import os, sys
 text = open(sys.argv[1]).read()
-for k, v in {"@RUNDIR@": "$dir", "@PORT@": "$port", "@DOMAIN@": "$domain",
-             "@MAX_CONNS@": "$max_conns", "@OPEN_FILES@": "$open_files",
-             "@LISTEN_TLS@": """$listen_tls""", "@TLS_MODULE@": """$tls_module""",
-             "@TLS_PARAMS@": """$tls_params"""}.items():
-    text = text.replace(k, v)
+for k in ["RUNDIR", "PORT", "DOMAIN", "MAX_CONNS", "OPEN_FILES", "LISTEN_TLS", "TLS_MODULE", "TLS_PARAMS"]:
+    text = text.replace(f"@{k}@", os.environ[k])
 open(sys.argv[2], "w").write(text)
 PY
-
-ulimit -n $((open_files + 1024)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n "$open_files"
 # -DD: stay in the foreground (fork children) so $! is the main process.
 kamailio -f "$dir/kamailio.cfg" -P "$dir/kamailio.pid" -m "$shm" -M "$pkg" -E -DD > "$dir/kamailio.log" 2>&1 &
 kpid=$!
