@@ -34,6 +34,11 @@ pub enum Command {
     /// Users are PREFIX00000 .. (0-based, at least 5 digits) in DOMAIN, all with the
     /// same password; conference c holds users c*P .. c*P+P-1, the first one creating it.
     Conference(ConferenceArgs),
+    /// Concurrent TCP or TLS connections, one registered user each (digest auth),
+    /// held with REGISTER refreshes and CRLF keep-alives: a server's cost per client.
+    ///
+    /// Prints `READY ...` when all are set up and `HELD ...` when the hold ends.
+    Hold(crate::hold::HoldArgs),
 }
 
 /// Options of the presence scenario.

@@ -17,6 +17,9 @@
 //! - `ledger`: publish-to-NOTIFY accounting of one presentity.
 //! - `pidf`: the availability number in and out of PIDF documents.
 //! - `stats`, `report`, `anomalies`: counting and reporting.
+//! - `hold`: the concurrent connections scenario (`hold_client`: one connection's
+//!   life, `hold_session`: REGISTER and keep-alives on it, `hold_tls`: the TLS client,
+//!   `hold_report`: its counts).
 
 mod anomalies;
 mod cli;
@@ -24,6 +27,11 @@ mod conference;
 mod connection;
 mod digest;
 mod exchange;
+mod hold;
+mod hold_client;
+mod hold_report;
+mod hold_session;
+mod hold_tls;
 mod ledger;
 mod notify;
 mod pidf;
@@ -54,5 +62,6 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Presence(args) => presence::run(args).await,
         cli::Command::Conference(args) => conference::run(args).await,
+        cli::Command::Hold(args) => hold::run(args).await,
     }
 }
