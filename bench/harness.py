@@ -411,6 +411,7 @@ class Harness:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             env = {**os.environ, "HERALD_BIN": str(self.herald_bin), "HERALD_LOAD_BIN": str(self.load_bin),
+                   "LOAD_BIN": str(self.load_bin),
                    "OUT": str(folder), **env_extra}
             cmd = ["bash", str(HERE / script)] + (["--quick"] if quick_arg else [])
             log(f"{key}: {' '.join(f'{k}={v}' for k, v in env_extra.items())} bash bench/{script}"
