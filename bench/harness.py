@@ -527,6 +527,7 @@ def report(h: Harness, env: dict) -> str:
                      f"{fmt(hc, 3)} | {fmt(kc, 3)} | {ratio(hc, kc)} |")
         if not by:
             lines.append("| presence | " + "; ".join(r.get("error", "") for r in pres["runs"]) + " | | | | | | |")
+    targets = targets_table(h)
     conn_lines = connections_table(h.results.get("connections"))
     text = [f"Machine: {env['cpu']}, nproc {env['nproc']}, {env['mem']}, kernel {env['kernel']}; "
             f"{env['herald']}; {env['kamailio']}; {env['sipp']}.",
@@ -536,7 +537,74 @@ def report(h: Harness, env: dict) -> str:
             "challenge round trip included)", "", *latency_lines]
     if conn_lines:
         text += ["", "### Concurrent connections held (registered, re-REGISTER and keep-alives)", "", *conn_lines]
+    text += ["", "### Targets", "", *targets]
     return "\n".join(text) + "\n"
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**not met**")
+
+
+def targets_table(h: Harness) -> list[str]:
+    """Issue 7's targets, each checked against this run's figures."""
+    rows = ["| target | figure | verdict |", "| --- | --- | --- |"]
+    names = {"register_udp": "REGISTER UDP", "register_tcp": "REGISTER TCP", "message_udp": "MESSAGE UDP",
+             "message_tcp": "MESSAGE TCP"}
+    for key, name in names.items():
+        res = h.results.get(key)
+        if not res:
+            continue
+        _, hc, kc = cpu_at_common_rate(h.steps, key, res)
+        r = hc / kc if hc is not None and kc else None
+        rows.append(f"| {name}: CPU per request <= 0.5 x Kamailio | {fmt(r, 2)} | {verdict(None if r is None else r <= 0.5)} |")
+        hm = res["servers"].get("herald", {}).get("median_max")
+        km = res["servers"].get("kamailio", {}).get("median_max")
+        r = hm / km if hm is not None and km else None
+        rows.append(f"| {name}: max passing rate above Kamailio's | {fmt(hm)} vs {fmt(km)} calls/s | "
+                    f"{verdict(None if r is None else r > 1)} |")
+        lat = res["servers"].get("herald", {}).get("latency") or {}
+        p99 = lat.get("p99_ms")
+        rows.append(f"| {name}: Herald p99 < 5 ms at half load | {fmt(p99, 0)} ms at {fmt(lat.get('rate'))}/s | "
+                    f"{verdict(None if p99 is None else p99 < 5)} |")
+    pres = h.results.get("presence")
+    if pres:
+        per_target = {}
+        for target in ("herald", "kamailio"):
+            runs = [r for r in pres["runs"] if r.get("target") == target and "error" not in r]
+            per_target[target] = {"runs": runs,
+                                  "max_notify": median_or_none([r.get("max_notify_per_s") for r in runs])}
+        _, hc, kc = presence_common(per_target)
+        r = hc / kc if hc is not None and kc else None
+        rows.append(f"| presence fan-out: CPU per NOTIFY <= 0.5 x Kamailio | {fmt(r, 2)} | "
+                    f"{verdict(None if r is None else r <= 0.5)} |")
+        hm, km = per_target["herald"]["max_notify"], per_target["kamailio"]["max_notify"]
+        r = hm / km if hm is not None and km else None
+        rows.append(f"| presence fan-out: max NOTIFY/s above Kamailio's | {fmt(hm)} vs {fmt(km)} | "
+                    f"{verdict(None if r is None else r > 1)} |")
+    conn = h.results.get("connections")
+    if conn:
+        best: dict[str, dict] = {}
+        for r in conn["runs"]:
+            if r.get("target") != "herald" or "error" in r:
+                continue
+            for s in r.get("steps", []):
+                if s.get("bytes_per_connection") and not s.get("skipped"):
+                    cur = best.get(r.get("transport"))
+                    if cur is None or s.get("connections", 0) > cur.get("connections", 0):
+                        best[r.get("transport")] = s
+        tcp, tls = best.get("tcp"), best.get("tls")
+        if tcp:
+            n = tcp.get("connections", 0)
+            projected = tcp["bytes_per_connection"] * 100_000 + (tcp.get("rss_before_kb") or 0) * 1024
+            measured = n >= 100_000
+            rows.append(f"| 100 000 TCP clients registered in < 2 GiB RSS | "
+                        f"{'measured' if measured else f'projected from {fmt(n)} connections'}: "
+                        f"{projected / 2**30:.2f} GiB | {verdict(projected < 2 * 2**30)} |")
+        if tcp and tls:
+            extra = tls["bytes_per_connection"] - tcp["bytes_per_connection"]
+            rows.append(f"| TLS < 20 KiB per connection beyond TCP | {extra / 1024:.1f} KiB "
+                        f"(at {fmt(tls.get('connections'))}) | {verdict(extra < 20 * 1024)} |")
+    return rows
 
 
 def presence_common(per_target: dict) -> tuple[int | None, float | None, float | None]:
