@@ -207,6 +207,7 @@ pub async fn run(args: HoldArgs) -> anyhow::Result<()> {
         registered,
         failed: failures.total(),
         failures,
+        setup_retries_503: HoldCounters::get(&counters.setup_retries),
         setup_s,
         hold_s,
         reregisters_ok: HoldCounters::get(&counters.reregisters_ok),

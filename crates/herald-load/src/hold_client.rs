@@ -20,6 +20,9 @@ use crate::hold_session::{Failure, Io, Registration, Session, SessionCounts};
 
 /// How long a closing connection may take to say goodbye.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// A first REGISTER refused with 503 (an overloaded server) is tried again this many
+/// times, after 1 to 3 s times the attempt number, as a device would back off.
+const SETUP_RETRIES: u32 = 3;
 
 /// What every connection shares.
 pub struct ClientPlan {
@@ -114,7 +117,15 @@ async fn hold<S: Io>(
 ) {
     let counters = &plan.counters;
     let mut reported = SessionCounts::default();
-    let registered = session.register(plan.request_timeout).await;
+    let mut registered = session.register(plan.request_timeout).await;
+    let mut retries = 0;
+    while registered == Err(Failure::Status(503)) && retries < SETUP_RETRIES {
+        retries += 1;
+        HoldCounters::bump(&counters.setup_retries);
+        let pause = Duration::from_secs_f64(rand::thread_rng().gen_range(1.0..3.0));
+        tokio::time::sleep(pause * retries).await;
+        registered = session.register(plan.request_timeout).await;
+    }
     report_counts(counters, &session.counts, &mut reported);
     if let Err(failure) = registered {
         session.close(CLOSE_GRACE).await;

@@ -16,6 +16,8 @@ pub struct HoldCounters {
     pub registered: AtomicU64,
     /// Connections that gave up during setup, by kind.
     pub setup_failures: Mutex<Outcomes>,
+    /// First REGISTERs tried again after a 503.
+    pub setup_retries: AtomicU64,
     /// Connections done with their setup, either way.
     pub settled: AtomicU64,
     /// Refreshing REGISTERs answered with 2xx.
@@ -64,6 +66,8 @@ pub struct HoldReport {
     pub failures: Outcomes,
     /// Total of `failures`.
     pub failed: u64,
+    /// First REGISTERs tried again after a 503 (up to 3 times each, backing off).
+    pub setup_retries_503: u64,
     /// Seconds from the first connect to the last setup done.
     pub setup_s: f64,
     /// Seconds of hold after all were set up.
@@ -92,7 +96,7 @@ impl HoldReport {
     /// The one-line summary printed at the end.
     pub fn describe(&self) -> String {
         format!(
-            "{} connections to {} over {}: opened {}, registered {}, failed {} ({}), setup {:.1} s, \
+            "{} connections to {} over {}: opened {}, registered {}, failed {} ({}), retried after 503 {}, setup {:.1} s, \
              held {} for {:.1} s (lost: {}), re-REGISTERs ok {} failed {} ({}), pings {} pongs {}, \
              challenges {}, server requests {}",
             self.connections,
@@ -102,6 +106,7 @@ impl HoldReport {
             self.registered,
             self.failed,
             self.failures.describe(),
+            self.setup_retries_503,
             self.setup_s,
             self.held,
             self.hold_s,
