@@ -19,13 +19,13 @@ use crate::flow_table::FlowEntry;
 use crate::limits::ConnectionPermit;
 use crate::shared::{Shared, shut_down};
 use crate::stats::{add, bump};
+use crate::stream_halves::{ReadReady, SplitStream};
 use crate::transport::Transport;
 
 /// Room made for a read while a message is arriving, so large ones take few reads.
 const READ_CHUNK: usize = 16 * 1024;
-/// Room made for a read between messages. Most connections sit idle most of the time,
-/// and this is what each of them holds (times 200 000 connections); a typical SIP
-/// message still fits.
+/// Room made for the first read of a message (once the stream is readable: an idle
+/// connection holds no buffer); a typical SIP message fits.
 const IDLE_READ_CHUNK: usize = 4 * 1024;
 /// The RFC 5626 §3.5.1 pong.
 const PONG: &[u8] = b"\r\n";
@@ -37,8 +37,9 @@ const FRAMING_LINGER: Duration = Duration::from_millis(500);
 /// On shutdown, how long to read (and discard) after our FIN, waiting for the peer's:
 /// closing a socket with unread data makes the kernel reset the connection.
 const EOF_WAIT: Duration = Duration::from_secs(1);
-/// Write buffer of a connection: a burst of queued messages leaves in one syscall.
-const WRITE_BUFFER: usize = 64 * 1024;
+/// Queued messages gathered into one write, so a burst leaves in one syscall. The
+/// batch exists only while there is a burst: an idle connection holds no write buffer.
+const WRITE_BATCH: usize = 64 * 1024;
 
 /// Why a connection ended, for the log.
 #[derive(Debug)]
@@ -89,7 +90,7 @@ pub(crate) fn spawn<S>(
     permit: ConnectionPermit,
 ) -> FlowId
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: SplitStream,
 {
     let flow = shared.flows.allocate_id();
     let (writer, queue) = mpsc::channel(shared.config.connection_write_queue.max(1));
@@ -118,7 +119,9 @@ where
         close_requested,
         permit,
     };
-    tokio::spawn(run(Arc::clone(shared), source, flow, stream, io));
+    // Boxed: an argument stays part of the task's state for the task's whole life, and a
+    // TLS stream is over a kilobyte that the split below moves elsewhere anyway.
+    tokio::spawn(run(Arc::clone(shared), source, flow, Box::new(stream), io));
     flow
 }
 
@@ -130,9 +133,9 @@ struct ConnectionIo {
     permit: ConnectionPermit,
 }
 
-async fn run<S>(shared: Arc<Shared>, source: Source, flow: FlowId, stream: S, io: ConnectionIo)
+async fn run<S>(shared: Arc<Shared>, source: Source, flow: FlowId, stream: Box<S>, io: ConnectionIo)
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: SplitStream,
 {
     let ConnectionIo {
         mut queue,
@@ -140,9 +143,7 @@ where
         mut close_requested,
         permit,
     } = io;
-    let (mut reader, writer) = tokio::io::split(stream);
-    // Messages queued together go out in one write (flushed per batch).
-    let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, writer);
+    let (mut reader, mut writer) = (*stream).split_halves();
     let activity = Activity::new();
     let mut shutdown = shared.shutdown.subscribe();
     // The rest of the message being written: it survives the select below dropping the
@@ -212,7 +213,7 @@ async fn read_messages<R>(
     activity: &Activity,
 ) -> CloseReason
 where
-    R: AsyncRead + Unpin,
+    R: ReadReady,
 {
     let max = shared.config.max_message_size;
     let partial_timeout = shared.config.partial_message_timeout;
@@ -294,6 +295,14 @@ where
             }
         }
 
+        if buf.is_empty() {
+            // Between messages the connection holds no read buffer (the messages
+            // handed out keep their own bytes); one is made when data is there.
+            buf = BytesMut::new();
+            if let Err(e) = reader.ready().await {
+                return CloseReason::ReadFailed(e);
+            }
+        }
         buf.reserve(if buf.is_empty() {
             IDLE_READ_CHUNK
         } else {
@@ -346,7 +355,7 @@ async fn write_pending<W>(
             return;
         }
         match queue.try_recv() {
-            Ok(data) => *in_hand = data,
+            Ok(data) => *in_hand = gather(data, queue),
             Err(_) => break,
         }
     }
@@ -370,12 +379,36 @@ where
     Ok(())
 }
 
+/// `first` with the messages queued behind it, up to about [`WRITE_BATCH`] bytes, as
+/// one buffer; a lone message is passed on as it is, without a copy.
+fn gather(first: Bytes, queue: &mut mpsc::Receiver<Bytes>) -> Bytes {
+    if first.len() >= WRITE_BATCH {
+        return first;
+    }
+    let Ok(second) = queue.try_recv() else {
+        return first;
+    };
+    let mut batch = Vec::with_capacity((first.len() + second.len()).clamp(4096, 2 * WRITE_BATCH));
+    batch.extend_from_slice(&first);
+    batch.extend_from_slice(&second);
+    // The last message taken may overshoot the batch by at most one message.
+    while batch.len() < WRITE_BATCH {
+        match queue.try_recv() {
+            Ok(more) => batch.extend_from_slice(&more),
+            Err(_) => break,
+        }
+    }
+    Bytes::from(batch)
+}
+
 /// Reads until the peer closes its side (or fails).
 async fn discard_until_eof<R>(reader: &mut R)
 where
     R: AsyncRead + Unpin,
 {
-    let mut sink = [0u8; 4096];
+    // On the heap: an array here would be part of every connection task's state (the
+    // task is as large as its largest state), idle or not.
+    let mut sink = vec![0u8; 4096];
     while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
 }
 
@@ -394,7 +427,7 @@ where
     loop {
         if in_hand.is_empty() {
             match queue.recv().await {
-                Some(data) => *in_hand = data,
+                Some(data) => *in_hand = gather(data, queue),
                 // Every sender is gone, which only happens once the flow left the table.
                 None => return CloseReason::Requested,
             }
@@ -405,12 +438,66 @@ where
             }
             activity.touch();
             match queue.try_recv() {
-                Ok(data) => *in_hand = data,
+                Ok(data) => *in_hand = gather(data, queue),
                 Err(_) => break,
             }
         }
         if let Err(e) = writer.flush().await {
             return CloseReason::WriteFailed(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lone_message_is_passed_on_without_a_copy() {
+        let (_tx, mut rx) = mpsc::channel::<Bytes>(4);
+        let first = Bytes::from_static(b"INVITE");
+        let gathered = gather(first.clone(), &mut rx);
+        assert_eq!(gathered.as_ptr(), first.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn a_burst_leaves_as_one_buffer_in_order_and_bounded() {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(64);
+        for i in 0u8..40 {
+            tx.try_send(Bytes::from(vec![i; 4096])).expect("room");
+        }
+        let first = rx.try_recv().expect("first");
+        let batch = gather(first, &mut rx);
+        // 16 messages of 4 KiB fill the batch; the rest waits for the next write.
+        assert_eq!(batch.len(), WRITE_BATCH);
+        for (i, chunk) in batch.chunks(4096).enumerate() {
+            assert!(chunk.iter().all(|&b| usize::from(b) == i), "chunk {i}");
+        }
+        let next = rx.try_recv().expect("left queued");
+        assert_eq!(next.first(), Some(&16));
+    }
+}
+#[cfg(test)]
+mod task_size {
+    use super::*;
+
+    /// The size of the future `f` returns, without making one.
+    fn size_of_return<A, F: std::future::Future>(_: impl FnOnce(A) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every open connection holds its task; a 4 KiB array in a rarely reached state
+    /// or a TLS stream kept as an argument once made it more than twice this.
+    #[test]
+    fn a_connection_task_stays_small() {
+        type Args<S> = (Arc<Shared>, Source, FlowId, Box<S>, ConnectionIo);
+        let tcp = size_of_return(|(a, b, c, d, e): Args<tokio::net::TcpStream>| run(a, b, c, d, e));
+        let tls = size_of_return(
+            |(a, b, c, d, e): Args<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>| {
+                run(a, b, c, d, e)
+            },
+        );
+        assert!(tcp <= 2560, "TCP connection task: {tcp} bytes");
+        assert!(tls <= 2560, "TLS connection task: {tls} bytes");
     }
 }

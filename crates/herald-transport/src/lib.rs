@@ -11,8 +11,8 @@
 //! - `transport`, `listen_spec`, `event`, `config`, `error`, `stats`: the public types.
 //! - `handle`: [`start`] and [`TransportHandle`]; `shared`: state shared by all tasks.
 //! - `socket`: binding with socket options; `listener`: accepting TCP/TLS;
-//!   `outbound`: connecting; `connection`: one connection's life; `activity`: idle
-//!   tracking; `flow_table`: open flows; `limits`: connection limits.
+//!   `outbound`: connecting; `connection`: one connection's life; `stream_halves`: its
+//!   stream split for reading and writing; `activity`: idle tracking; `flow_table`: open flows; `limits`: connection limits.
 //! - `udp`: datagrams; `tls`: rustls configuration; `self_signed`: [`ensure_self_signed`].
 //! - `flood`: the per-source-address guard (rates, bans, trusted networks), configured
 //!   by `flood_config`; `token_bucket`: its rate arithmetic; `cidr`: trusted networks.
@@ -35,6 +35,7 @@ mod self_signed;
 mod shared;
 mod socket;
 mod stats;
+mod stream_halves;
 mod tls;
 mod token_bucket;
 mod transport;
