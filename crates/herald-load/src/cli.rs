@@ -93,6 +93,10 @@ pub struct PresenceArgs {
     /// Seconds a request waits for its final response.
     #[arg(long, default_value_t = 32.0)]
     pub timeout: f64,
+    /// The server challenges PUBLISH and SUBSCRIBE as a proxy (407 with
+    /// Proxy-Authenticate, as Kamailio's auth_challenge does) rather than 401.
+    #[arg(long)]
+    pub proxy_auth: bool,
     /// Write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

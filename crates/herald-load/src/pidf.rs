@@ -2,11 +2,12 @@
 //! carries, and a PUBLISH body stating one.
 //!
 //! Herald carries the exact number in an element `availability` of the namespace
-//! [`AVAILABILITY_NS`] inside the person. The prefix is the server's choice, so the
-//! element is found by namespace: any prefix declared for that namespace anywhere in
-//! the document (or a default namespace declaration) qualifies. Scoping of the
-//! declarations is not followed: a load generator needs to read Herald's documents,
-//! not to validate XML.
+//! [`AVAILABILITY_NS`] inside the person; Kamailio (presence_xml) relays the document
+//! of a presentity's one publication, so the element the PUBLISH carried comes back
+//! as it was. The prefix is the server's choice, so the element is found by namespace:
+//! any prefix declared for that namespace anywhere in the document (or a default
+//! namespace declaration) qualifies. Scoping of the declarations is not followed: a
+//! load generator needs to read these documents, not to validate XML.
 
 /// Herald's namespace for the availability number.
 pub const AVAILABILITY_NS: &str = "urn:herald:params:xml:ns:pidf:availability";
@@ -99,6 +100,20 @@ mod tests {
                 Some(n)
             );
         }
+    }
+
+    #[test]
+    fn reads_the_document_kamailio_relays() {
+        // A NOTIFY body from Kamailio 5.6 (presence + presence_xml) after one PUBLISH
+        // of `publish_body`: the published document, XML declaration rewritten.
+        let relayed = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<presence \
+            xmlns=\"urn:ietf:params:xml:ns:pidf\" \
+            xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" \
+            xmlns:ha=\"urn:herald:params:xml:ns:pidf:availability\" \
+            entity=\"sip:u00006@bench.test\">\n<tuple id=\"t1\"><status><basic>open</basic>\
+            </status></tuple>\n<dm:person id=\"p1\"><ha:availability>3500</ha:availability>\
+            </dm:person>\n</presence>\n";
+        assert_eq!(availability(relayed.as_bytes()), Some(3500));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use crate::anomalies::Anomalies;
 use crate::cli::{PresenceArgs, seconds};
 use crate::connection::{Connection, Inbound};
+use crate::exchange::ChallengeKind;
 use crate::population::Population;
 use crate::publish::{Step, publish_step};
 use crate::report::{RunReport, describe_run_end, describe_step, describe_subscribe};
@@ -58,7 +59,12 @@ pub async fn run(args: PresenceArgs) -> Result<()> {
         args.server
     );
 
-    let subscribe = subscribe_all(&state, &conns, args.concurrency, notify_wait).await;
+    let challenge = if args.proxy_auth {
+        ChallengeKind::Proxy
+    } else {
+        ChallengeKind::Server
+    };
+    let subscribe = subscribe_all(&state, &conns, args.concurrency, notify_wait, challenge).await;
     print!("{}", describe_subscribe(&subscribe));
     println!("READY subscriptions={}", subscribe.established);
     wait_for_go(settle).await;
@@ -76,6 +82,7 @@ pub async fn run(args: PresenceArgs) -> Result<()> {
                 rate: *rate,
                 duration,
                 drain,
+                challenge,
             },
         )
         .await;

@@ -45,6 +45,8 @@ pub struct Step {
     pub duration: Duration,
     /// Wait after the window for the NOTIFYs still owed.
     pub drain: Duration,
+    /// How the server challenges a PUBLISH.
+    pub challenge: ChallengeKind,
 }
 
 /// What one step measured.
@@ -154,7 +156,8 @@ pub async fn publish_step(
                     tally.in_flight.fetch_add(1, Ordering::AcqRel);
                     let (state, conns, tally) = (state.clone(), conns.clone(), tally.clone());
                     tasks.spawn(async move {
-                        let outcome = publish_one(&state, &conns, presentity, &tally).await;
+                        let outcome =
+                            publish_one(&state, &conns, presentity, &tally, step.challenge).await;
                         if let Some(user) = state.users.get(presentity) {
                             user.publishing.store(false, Ordering::Release);
                         }
@@ -264,6 +267,7 @@ async fn publish_one(
     conns: &[Arc<Connection>],
     presentity: usize,
     tally: &StepTally,
+    challenge: ChallengeKind,
 ) -> String {
     let (Some(conn), Some(user), Some(ledger)) = (
         state.connection_of(conns, presentity),
@@ -292,7 +296,7 @@ async fn publish_one(
             headers.push(("SIP-If-Match", etag));
         }
         if let Some(a) = authorization {
-            headers.push(("Authorization", a));
+            headers.push((challenge.credentials_header(), a));
         }
         OutRequest {
             method: "PUBLISH",
@@ -321,7 +325,7 @@ async fn publish_one(
             method: "PUBLISH",
             uri: &uri,
             call_id: &call_id,
-            kind: ChallengeKind::Server,
+            kind: challenge,
         };
         let result = authenticated(state, conn, target, &mut cseq, &build).await;
         match result {
@@ -355,7 +359,7 @@ async fn publish_one(
                 method: "PUBLISH",
                 uri: &uri,
                 call_id: &call_id,
-                kind: ChallengeKind::Server,
+                kind: challenge,
             };
             record_failure(&state.anomalies, target, &response);
             response.status.to_string()

@@ -18,6 +18,23 @@ use crate::stats::Outcomes;
 /// Expiry asked for every subscription (longer than any run).
 const SUBSCRIBE_EXPIRES: &str = "3600";
 
+/// Times a SUBSCRIBE refused with 503 is sent again (after its Retry-After).
+const MAX_503_RETRIES: u32 = 5;
+/// The longest Retry-After honoured, and the wait when a 503 has none.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The wait a 503 asks for (its Retry-After seconds), bounded.
+fn retry_after(response: &herald_sip::Response) -> Duration {
+    response
+        .headers
+        .get(&herald_sip::HeaderName::RetryAfter)
+        .and_then(|v| v.as_str().split(';').next()?.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_RETRY_AFTER, |secs| {
+            Duration::from_secs(secs).min(MAX_RETRY_AFTER)
+        })
+}
+
 /// What the subscription phase achieved.
 #[derive(Clone, Debug, Serialize)]
 pub struct SubscribeReport {
@@ -51,6 +68,7 @@ pub async fn subscribe_all(
     conns: &Arc<Vec<Arc<Connection>>>,
     concurrency: usize,
     notify_wait: Duration,
+    challenge: ChallengeKind,
 ) -> SubscribeReport {
     let started = Instant::now();
     let challenges_before = state.challenges.load(Ordering::Relaxed);
@@ -77,7 +95,7 @@ pub async fn subscribe_all(
                     return;
                 };
                 for k in 0..watch {
-                    let outcome = subscribe_one(&state, conn, user * watch + k).await;
+                    let outcome = subscribe_one(&state, conn, user * watch + k, challenge).await;
                     outcomes.lock().add(&outcome);
                     answered.fetch_add(1, Ordering::Relaxed);
                 }
@@ -137,7 +155,12 @@ async fn report_progress(state: Arc<PresenceState>, answered: Arc<AtomicUsize>, 
 
 /// Subscription `sub`: its watcher subscribes to its presentity. Returns the outcome
 /// (the final status, or a local failure).
-async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> String {
+async fn subscribe_one(
+    state: &PresenceState,
+    conn: &Connection,
+    sub: usize,
+    challenge: ChallengeKind,
+) -> String {
     let population = &state.population;
     let Some((presentity, watcher)) = population.subscription(sub) else {
         return "invalid".into();
@@ -161,7 +184,7 @@ async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> 
             ("Expires", SUBSCRIBE_EXPIRES),
         ];
         if let Some(a) = authorization {
-            headers.push(("Authorization", a));
+            headers.push((challenge.credentials_header(), a));
         }
         OutRequest {
             method: "SUBSCRIBE",
@@ -183,9 +206,22 @@ async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> 
         method: "SUBSCRIBE",
         uri: &uri,
         call_id: &call_id,
-        kind: ChallengeKind::Server,
+        kind: challenge,
     };
-    match authenticated(state, conn, target, &mut cseq, &build).await {
+    let mut refused = 0;
+    let answer = loop {
+        let answer = authenticated(state, conn, target, &mut cseq, &build).await;
+        // A server shedding load (503) says when to come back: a client logging in
+        // tries again then, so the phase still sets every subscription up.
+        match &answer {
+            Ok(response) if response.status == 503 && refused < MAX_503_RETRIES => {
+                refused += 1;
+                tokio::time::sleep(retry_after(response)).await;
+            }
+            _ => break answer,
+        }
+    };
+    match answer {
         Ok(response) => {
             let established = (200..300).contains(&response.status);
             // A NOTIFY may have terminated it before the 2xx came.
@@ -204,5 +240,45 @@ async fn subscribe_one(state: &PresenceState, conn: &Connection, sub: usize) -> 
             response.status.to_string()
         }
         Err(e) => e.as_str().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use herald_sip::{Message, message::ParseLimits};
+
+    fn answer(extra: &str) -> herald_sip::Response {
+        let text = format!(
+            "SIP/2.0 503 Service Unavailable\r\nVia: SIP/2.0/TCP 127.0.0.1:4000;branch=z9hG4bKx\r\n\
+             From: <sip:u00000@bench.test>;tag=a\r\nTo: <sip:u00001@bench.test>;tag=b\r\n\
+             Call-ID: c\r\nCSeq: 1 SUBSCRIBE\r\n{extra}Content-Length: 0\r\n\r\n"
+        );
+        match Message::parse(Bytes::from(text), &ParseLimits::default()) {
+            Ok(Message::Response(r)) => r,
+            other => panic!("test answer did not parse: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_503_is_retried_after_the_time_it_asks_bounded() {
+        assert_eq!(
+            retry_after(&answer("Retry-After: 3\r\n")),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            retry_after(&answer("Retry-After: 4;duration=60\r\n")),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            retry_after(&answer("Retry-After: 3600\r\n")),
+            MAX_RETRY_AFTER
+        );
+        assert_eq!(retry_after(&answer("")), DEFAULT_RETRY_AFTER);
+        assert_eq!(
+            retry_after(&answer("Retry-After: soon\r\n")),
+            DEFAULT_RETRY_AFTER
+        );
     }
 }
