@@ -3,8 +3,8 @@
 //! CSeq goes up in sending order); after a NOTIFY the task waits the notify interval
 //! and sends the latest state once if anything changed meanwhile: a burst of changes
 //! becomes at most one NOTIFY per interval.
-use crate::documents::{self, ListItem, RenderedItem};
-use crate::notify::{self, Body, NotifyParts, SubState};
+use crate::documents::{self, ListItem, RenderedItem, Views};
+use crate::notify::{self, Body, NotifyParts, SubState, Template};
 use crate::service::{PresenceService, State};
 use crate::subscriptions::{Dialog, Kind, SubId, Subscription};
 use herald_pidf::AccessLevel;
@@ -19,6 +19,7 @@ use std::time::Instant;
 enum Content {
     Presence {
         aggregate: Arc<herald_pidf::Aggregate>,
+        views: Arc<Views>,
         aor: String,
         level: AccessLevel,
         last_hash: Option<u64>,
@@ -32,7 +33,12 @@ enum Content {
 }
 
 struct Job {
-    dialog: Dialog,
+    /// The dialog, for a NOTIFY too large for UDP (sent over TCP with its own
+    /// Contact); only taken for UDP subscriptions.
+    dialog: Option<Dialog>,
+    /// The NOTIFY as sent over the subscription's hop; None when the watcher's Contact
+    /// is not a URI we can send to.
+    template: Option<Arc<Template>>,
     cseq: u32,
     event: String,
     state: SubState,
@@ -112,6 +118,13 @@ impl PresenceService {
         }
         let winfo = winfo_owner.map(|owner| self.winfo_watchers(&st, &owner));
         let offline = self.offline();
+        let views = match st.subs.get(id).map(|s| &s.kind) {
+            Some(Kind::Presence { presentity, .. }) => {
+                let presentity = presentity.clone();
+                Some(Self::views_of(&mut st, &presentity))
+            }
+            _ => None,
+        };
         let aggregates = {
             let sub = st.subs.get(id)?;
             match &sub.kind {
@@ -139,6 +152,7 @@ impl PresenceService {
         let content = match &mut sub.kind {
             Kind::Presence { presentity, level } => Content::Presence {
                 aggregate: aggregates.first().cloned().unwrap_or(offline),
+                views: views.unwrap_or_default(),
                 aor: presentity.clone(),
                 level: *level,
                 last_hash: if full_state || ending {
@@ -191,10 +205,34 @@ impl PresenceService {
                 }
             }
         };
+        let eventlist = matches!(sub.kind, Kind::List { .. });
+        let template = match &sub.template {
+            Some((hop, template)) if *hop == sub.hop => Some(template.clone()),
+            _ => {
+                let contact =
+                    self.contact_uri(&sub.dialog.contact_user, sub.hop.transport, sub.hop.remote);
+                let made = Template::new(
+                    &sub.dialog,
+                    &contact,
+                    sub.event.header_value(),
+                    &self.product,
+                    eventlist,
+                )
+                .map(Arc::new);
+                sub.template = made.clone().map(|t| (sub.hop, t));
+                made
+            }
+        };
+        let udp = sub.hop.transport == Transport::Udp;
         Some(Job {
-            dialog: sub.dialog.clone(),
+            dialog: udp.then(|| sub.dialog.clone()),
+            template,
             cseq: sub.dialog.cseq,
-            event: sub.event.header_value(),
+            event: if udp {
+                sub.event.header_value()
+            } else {
+                String::new()
+            },
             state,
             hop: sub.hop,
             full_state,
@@ -209,16 +247,16 @@ impl PresenceService {
         match &mut job.content {
             Content::Presence {
                 aggregate,
+                views,
                 aor,
                 level,
                 last_hash,
             } => {
-                let body = documents::presence(aggregate, aor, *level);
-                let h = documents::hash(&body.bytes);
-                if *last_hash == Some(h) {
+                let rendered = views.presence(aggregate, aor, *level);
+                if *last_hash == Some(rendered.hash) {
                     return None;
                 }
-                Some((body, vec![(aor.clone(), h)]))
+                Some((rendered.body, vec![(aor.clone(), rendered.hash)]))
             }
             Content::Winfo(body) => Some((body.clone(), vec![])),
             Content::List {
@@ -260,24 +298,22 @@ impl PresenceService {
     async fn send(&self, job: &Job, body: Body) -> Sent {
         let large = body.bytes.len() + 800 > self.config.udp_notify_max;
         let eventlist = matches!(job.content, Content::List { .. });
-        let build = |transport: Transport, peer| {
-            notify::build(NotifyParts {
-                dialog: &job.dialog,
-                cseq: job.cseq,
-                event: job.event.clone(),
-                state: job.state,
-                contact: self.contact_uri(&job.dialog.contact_user, transport, peer),
-                user_agent: &self.product,
-                eventlist,
-                body: Some(body.clone()),
-            })
-        };
         // Too large for a datagram (RFC 3261 §18.1.1): over TCP to the watcher's
         // contact address, and over UDP only if no connection can be made.
         if job.hop.transport == Transport::Udp
             && large
-            && let Some(addr) = tcp_address(&job.dialog.remote_target, &job.hop)
-            && let Some(req) = build(Transport::Tcp, addr)
+            && let Some(dialog) = &job.dialog
+            && let Some(addr) = tcp_address(&dialog.remote_target, &job.hop)
+            && let Some(req) = notify::build(NotifyParts {
+                dialog,
+                cseq: job.cseq,
+                event: job.event.clone(),
+                state: job.state,
+                contact: self.contact_uri(&dialog.contact_user, Transport::Tcp, addr),
+                user_agent: &self.product,
+                eventlist,
+                body: Some(body.clone()),
+            })
         {
             let target = Target::Addr {
                 transport: Transport::Tcp,
@@ -294,8 +330,11 @@ impl PresenceService {
         if !self.proxy.hop_alive(&job.hop) {
             return Sent::Failed;
         }
-        match build(job.hop.transport, job.hop.remote) {
-            Some(req) => self.proxy.send_to_hop(req, &job.hop).await,
+        match &job.template {
+            Some(template) => {
+                let req = template.notify(job.cseq, job.state, Some(body));
+                self.proxy.send_to_hop(req, &job.hop).await
+            }
             None => Sent::Failed,
         }
     }

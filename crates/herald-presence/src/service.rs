@@ -5,6 +5,7 @@
 //! contact lists, access rules, privacy mode and policies are durable in the store and
 //! cached here per user ([`Rules`]), reloaded when an administrator changes them.
 use crate::config::PresenceConfig;
+use crate::documents::Views;
 use crate::endpoints::aggregate_user;
 use crate::publications::Publications;
 use crate::rules::Rules;
@@ -40,6 +41,9 @@ pub(crate) struct State {
     pub pubs: Publications,
     /// Users who are not offline.
     pub aggregates: HashMap<String, Arc<Aggregate>>,
+    /// The rendered documents of those aggregates (and of offline users), made when a
+    /// watcher first needs them; dropped when the aggregate changes.
+    pub views: HashMap<String, Arc<Views>>,
     pub subs: Subscriptions,
     /// Users whose aggregate is being recomputed, and those asked again meanwhile.
     recomputing: HashSet<String>,
@@ -129,6 +133,16 @@ impl PresenceService {
             .unwrap_or_else(|| self.offline.clone())
     }
 
+    /// The rendered views of `aor`'s aggregate now (made empty when it has none yet).
+    pub(crate) fn views_of(st: &mut State, aor: &str) -> Arc<Views> {
+        if let Some(views) = st.views.get(aor) {
+            return views.clone();
+        }
+        let views = Arc::new(Views::default());
+        st.views.insert(aor.to_owned(), views.clone());
+        views
+    }
+
     /// `aor` registered, refreshed, unregistered or lost an endpoint, or a
     /// publication changed: its aggregate is computed again.
     pub fn endpoints_changed(self: &Arc<Self>, aor: &str) {
@@ -176,6 +190,7 @@ impl PresenceService {
         if *self.aggregate_of(st, aor) == aggregate {
             return Vec::new();
         }
+        st.views.remove(aor);
         if aggregate == *self.offline {
             st.aggregates.remove(aor);
         } else {
