@@ -776,8 +776,12 @@ def main() -> int:
                 runs = [{"TARGET": t, "RUN": str(r)} for r in range(1, h.runs + 1) for t in ("herald", "kamailio")]
                 h.script_test("presence", "presence.sh", runs, args.quick, 600)
             elif test == "connections":
-                runs = [{"TARGET": t, "TRANSPORT": tr} for tr in (("tcp",) if args.quick else ("tcp", "tls"))
-                        for t in ("herald", "kamailio")]
+                # TLS connections are opened at 200/s (Kamailio 5.6 with OpenSSL 3 crashes at
+                # faster handshake rates, see connections.sh), so TLS is held at 10 000; counts
+                # above the host's descriptor limit are recorded as skipped by the script.
+                counts = {"tcp": "10000 19000 50000 100000", "tls": "10000 50000 100000"}
+                runs = [{"TARGET": t, "TRANSPORT": tr, "COUNTS": counts[tr], "EXPIRES": "60", "HOLD": "40"}
+                        for tr in (("tcp",) if args.quick else ("tcp", "tls")) for t in ("herald", "kamailio")]
                 h.script_test("connections", "connections.sh", runs, args.quick, 900)
             else:
                 failures.append(f"unknown test {test}")
