@@ -418,7 +418,7 @@ class Harness:
         """A test run by its own script (presence.sh, connections.sh): it writes result.json."""
         res: dict = {"runs": []}
         for env_extra in env_per_run:
-            folder = self.out / key / "-".join(f"{v}" for v in env_extra.values())
+            folder = self.out / key / "-".join(v for k, v in env_extra.items() if k in ("TARGET", "TRANSPORT", "RUN"))
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             env = {**os.environ, "HERALD_BIN": str(self.herald_bin), "HERALD_LOAD_BIN": str(self.load_bin),
