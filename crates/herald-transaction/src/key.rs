@@ -152,6 +152,8 @@ fn server_key(req: &Request, method: Method) -> Result<TransactionKey, ParseErro
             id.push_str(branch);
             id.push(SEP);
             push_sent_by(&mut id, &via.host, via.port);
+            // Kept for Timer J on UDP: no slack beyond the fields.
+            id.shrink_to_fit();
             Ok(TransactionKey {
                 rule: Rule::Server,
                 method,

@@ -4,6 +4,7 @@
 use crate::{
     auto_response,
     client::{CancelToSend, ClientTransaction},
+    completed::Completed,
     error::TransactionError,
     key::TransactionKey,
     machine::Step,
@@ -13,6 +14,7 @@ use crate::{
     table::{Table, Transaction},
     timers::Timers,
 };
+use bytes::Bytes;
 use herald_sip::{Method, ParseError, Request, Response};
 use std::time::Instant;
 
@@ -21,6 +23,8 @@ use std::time::Instant;
 pub struct TransactionLayer<C> {
     timers: Timers,
     table: Table<C>,
+    /// Non-INVITE server transactions completed on UDP: their final response only.
+    completed: Completed,
 }
 
 impl<C: Clone> TransactionLayer<C> {
@@ -29,6 +33,7 @@ impl<C: Clone> TransactionLayer<C> {
         TransactionLayer {
             timers,
             table: Table::default(),
+            completed: Completed::default(),
         }
     }
 
@@ -49,7 +54,7 @@ impl<C: Clone> TransactionLayer<C> {
 
     /// Whether `key` names a live transaction (a request with it is a retransmission).
     pub fn contains(&self, key: &TransactionKey) -> bool {
-        self.table.find(key).is_some()
+        self.table.find(key).is_some() || self.completed.contains(key)
     }
 
     pub(crate) fn on_request_with_key(
@@ -72,6 +77,15 @@ impl<C: Clone> TransactionLayer<C> {
                     server.on_retransmission(outputs);
                 }
                 (Step::Continue, ())
+            });
+            return Ok(Incoming::Retransmission);
+        }
+        if let Some(response) = self.completed.response(&key) {
+            // It came back the way the first copy did (same Via, same source), so the
+            // answer goes where that copy's did.
+            outputs.push(Output::Send {
+                ctx,
+                data: response.clone(),
             });
             return Ok(Incoming::Retransmission);
         }
@@ -132,7 +146,15 @@ impl<C: Clone> TransactionLayer<C> {
         let answer = auto_response::cancel_answer(cancel, status);
         // A fresh transaction in Trying always accepts a final response.
         if let Ok(Step::Continue) = server.respond(status, answer, now, &self.timers, outputs) {
-            self.table.insert(key, Transaction::Server(server));
+            match server.retire() {
+                Some(response) => {
+                    self.completed
+                        .insert(key, response, now + self.timers.transaction_timeout())
+                }
+                None => {
+                    self.table.insert(key, Transaction::Server(server));
+                }
+            }
         }
         Ok(Incoming::Cancel { invite })
     }
@@ -151,12 +173,16 @@ impl<C: Clone> TransactionLayer<C> {
         if !(100..=699).contains(&status) {
             return Err(TransactionError::InvalidStatus(status));
         }
-        let slot = self
-            .table
-            .find(key)
-            .ok_or(TransactionError::UnknownTransaction)?;
+        let Some(slot) = self.table.find(key) else {
+            return Err(if self.completed.contains(key) {
+                TransactionError::AlreadyFinal
+            } else {
+                TransactionError::UnknownTransaction
+            });
+        };
         let timers = self.timers;
-        self.table
+        let retired = self
+            .table
             .update(slot, |_, tx| {
                 let Transaction::Server(server) = tx else {
                     return (Step::Continue, Err(TransactionError::WrongKind));
@@ -164,12 +190,20 @@ impl<C: Clone> TransactionLayer<C> {
                 if let Err(error) = server.check_response(status) {
                     return (Step::Continue, Err(error));
                 }
-                match server.respond(status, response.to_bytes(), now, &timers, outputs) {
-                    Ok(step) => (step, Ok(())),
+                match server.respond(status, encode(response), now, &timers, outputs) {
+                    Ok(step) => match server.retire() {
+                        Some(kept) => (Step::Terminate, Ok(Some(kept))),
+                        None => (step, Ok(None)),
+                    },
                     Err(error) => (Step::Continue, Err(error)),
                 }
             })
-            .unwrap_or(Err(TransactionError::UnknownTransaction))
+            .unwrap_or(Err(TransactionError::UnknownTransaction))?;
+        if let Some(kept) = retired {
+            self.completed
+                .insert(key.clone(), kept, now + timers.transaction_timeout());
+        }
+        Ok(())
     }
 
     /// Starts a client transaction for a request the TU sends. The TU already put its
@@ -322,6 +356,12 @@ impl<C: Clone> TransactionLayer<C> {
         outputs: &mut Vec<Output<C>>,
     ) -> bool {
         let Some(slot) = self.table.find(key) else {
+            if self.completed.remove(key) {
+                // As for a full transaction in Completed: it ends without the peer
+                // having surely got the final response.
+                outputs.push(Output::ServerTerminated { key: key.clone() });
+                return true;
+            }
             return false;
         };
         self.table
@@ -337,6 +377,7 @@ impl<C: Clone> TransactionLayer<C> {
 
     /// Fires every timer due at `now`.
     pub fn poll(&mut self, now: Instant, outputs: &mut Vec<Output<C>>) {
+        self.completed.expire(now);
         let timers = self.timers;
         while let Some(slot) = self.table.pop_due(now) {
             self.table.update(slot, |key, tx| {
@@ -351,16 +392,28 @@ impl<C: Clone> TransactionLayer<C> {
 
     /// When `poll` next has work (at worst a little early, never late).
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.table.next_deadline()
+        match (self.table.next_deadline(), self.completed.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Live transactions.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len() + self.completed.len()
     }
 
     /// True when no transaction is live.
     pub fn is_empty(&self) -> bool {
-        self.table.len() == 0
+        self.len() == 0
     }
+}
+
+/// A response serialised once, in an allocation of its exact size: on UDP it is kept
+/// for Timer J, and the slack a growing buffer leaves would be held as long.
+fn encode(response: &Response) -> Bytes {
+    let mut out = Vec::with_capacity(512);
+    response.write_to(&mut out);
+    out.shrink_to_fit();
+    Bytes::from(out)
 }

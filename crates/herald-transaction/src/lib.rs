@@ -17,7 +17,8 @@
 //! - `server` / `client`: the four state machines.
 //! - `request_template`: ACK and CANCEL built from the INVITE we sent.
 //! - `auto_response`: 100 Trying and the CANCEL answer.
-//! - `table` / `timer_queue`: storage and wake-ups.
+//! - `table` / `timer_queue`: storage and wake-ups; `completed`: what is left of a
+//!   completed non-INVITE server transaction on UDP (its final response).
 //! - `layer`: dispatch; `manager`: the sharded, thread-safe driver.
 
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@
 mod auto_response;
 mod branch;
 mod client;
+mod completed;
 mod error;
 mod key;
 mod layer;

@@ -201,6 +201,16 @@ impl<C: Clone> ServerTransaction<C> {
         Ok(Step::Continue)
     }
 
+    /// A non-INVITE transaction that completed on an unreliable transport has nothing
+    /// left to do but resend its final response until Timer J: hands that response over
+    /// (see [`crate::completed`]) so the rest of the state can go.
+    pub fn retire(&mut self) -> Option<Bytes> {
+        if self.invite || self.reliable || self.state != State::Completed {
+            return None;
+        }
+        self.last_response.take()
+    }
+
     /// Fires whatever is due at `now`.
     pub fn on_timer(
         &mut self,
