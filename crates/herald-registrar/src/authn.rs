@@ -6,12 +6,11 @@
 //! Repeated wrong answers lock the (username, address) pair ([`crate::lockout`]), and
 //! authenticated users are held to their request rates ([`crate::user_limits`]).
 use crate::lockout::{FailureEffect, Lockout, LockoutConfig};
+use crate::user_cache::UserCache;
 use crate::user_limits::{LimitedMethod, OverLimit, UserLimits, UserLimitsConfig};
 use herald_auth::{Algorithm, Credentials, NonceCheck, NonceManager};
 use herald_sip::{HeaderName, Request};
 use herald_store::{SharedStore, User};
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -77,16 +76,10 @@ const STORE_RETRY_AFTER_SECS: u32 = 5;
 /// Reason phrase of the 503 sent when the user directory cannot be read.
 pub const DIRECTORY_UNAVAILABLE: &str = "Service Unavailable (user directory unavailable)";
 
-/// How long a directory entry is trusted without re-reading the store. Admin changes
-/// made through the running server invalidate entries at once.
-const USER_CACHE_TTL: Duration = Duration::from_secs(30);
-const USER_CACHE_MAX: usize = 500_000;
-
 pub struct Authenticator {
-    store: SharedStore,
     nonces: NonceManager,
     algorithms: Vec<Algorithm>,
-    cache: Mutex<HashMap<String, (Option<User>, Instant)>>,
+    directory: UserCache,
     /// HA1s checked against when the user does not exist, so the work is the same.
     decoy_md5: String,
     decoy_sha256: String,
@@ -100,10 +93,9 @@ impl Authenticator {
     pub fn new(store: SharedStore, nonce_lifetime: Duration, algorithms: Vec<Algorithm>) -> Self {
         let decoy_pw: String = format!("{:x}", rand::random::<u128>());
         Authenticator {
-            store,
             nonces: NonceManager::new(nonce_lifetime),
             algorithms,
-            cache: Mutex::new(HashMap::new()),
+            directory: UserCache::new(store),
             decoy_md5: herald_auth::ha1(Algorithm::Md5, "decoy", "decoy", &decoy_pw),
             decoy_sha256: herald_auth::ha1(Algorithm::Sha256, "decoy", "decoy", &decoy_pw),
             lockout: Lockout::new(LockoutConfig::default()),
@@ -125,7 +117,7 @@ impl Authenticator {
 
     /// Forgets the cached directory entry of `aor` (after an admin change).
     pub fn invalidate(&self, aor: &str) {
-        self.cache.lock().remove(aor);
+        self.directory.invalidate(aor);
     }
 
     fn challenge(
@@ -157,21 +149,7 @@ impl Authenticator {
     /// The directory entry of `aor`, cached; an error when the store cannot answer, so
     /// that an outage is not mistaken for an unknown user (or a wrong password).
     async fn find_user(&self, aor: &str) -> Result<Option<User>, herald_store::StoreError> {
-        let now = Instant::now();
-        if let Some((user, at)) = self.cache.lock().get(aor)
-            && now.duration_since(*at) < USER_CACHE_TTL
-        {
-            return Ok(user.clone());
-        }
-        let user = self.store.get_user(aor).await.inspect_err(|e| {
-            tracing::warn!(%aor, error = %e, "directory lookup failed");
-        })?;
-        let mut cache = self.cache.lock();
-        if cache.len() >= USER_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(aor.to_owned(), (user.clone(), now));
-        Ok(user)
+        self.directory.get(aor, Instant::now()).await
     }
 
     /// Picks the Digest credentials for `realm` among the request's credential headers.

@@ -5,6 +5,7 @@
 //!   implementation a single server uses; an Enterprise pool plugs in a shared one.
 //! - [`authn`]: digest authentication of requests against the user directory
 //!   (401/407 challenges, stale nonces, no user enumeration).
+//!   Directory entries are cached and refreshed in the background (`user_cache`).
 //! - [`lockout`]: failed-password lockout per (digest username, source address).
 //! - [`user_limits`]: per-user request rates, charged after authentication.
 //! - [`register`]: the REGISTER handler (RFC 3261 §10.3, RFC 5626 instance/reg-id).
@@ -16,6 +17,7 @@ pub mod location;
 pub mod lockout;
 pub mod register;
 pub mod sender;
+mod user_cache;
 pub mod user_limits;
 
 pub use authn::{AuthOutcome, Authenticator, Challenge, ChallengeKind};

@@ -59,6 +59,19 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a user up by AOR.
     async fn get_user(&self, aor: &str) -> Result<Option<User>, StoreError>;
 
+    /// Looks many users up at once (a cache refreshing its entries): one answer per
+    /// address, in the order given; `None` for an absent user or an invalid address.
+    async fn get_users(&self, aors: &[String]) -> Result<Vec<Option<User>>, StoreError> {
+        let mut users = Vec::with_capacity(aors.len());
+        for aor in aors {
+            users.push(match self.get_user(aor).await {
+                Err(StoreError::Invalid(_)) => None,
+                other => other?,
+            });
+        }
+        Ok(users)
+    }
+
     /// Every user, ordered by AOR.
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
 

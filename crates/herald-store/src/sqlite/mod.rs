@@ -176,6 +176,10 @@ impl Store for SqliteStore {
         users::get(&*self.pool().await, aor).await
     }
 
+    async fn get_users(&self, aors: &[String]) -> Result<Vec<Option<User>>, StoreError> {
+        users::get_many(&*self.pool().await, aors).await
+    }
+
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         users::list(&*self.pool().await).await
     }

@@ -116,6 +116,46 @@ pub(super) async fn get(pool: &SqlitePool, aor: &str) -> Result<Option<User>, St
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// Addresses per `IN (...)` list: far below SQLite's parameter limit, and a statement
+/// that stays cheap to prepare.
+const LOOKUP_ROWS_PER_STATEMENT: usize = 500;
+
+/// One statement per few hundred addresses instead of one each: a cache refreshing
+/// thousands of entries pays the per-statement round trip to the connection's thread
+/// once per batch.
+pub(super) async fn get_many(
+    pool: &SqlitePool,
+    aors: &[String],
+) -> Result<Vec<Option<User>>, StoreError> {
+    let canonical: Vec<Option<String>> = aors.iter().map(|a| canonical_aor(a).ok()).collect();
+    let valid: Vec<&str> = canonical.iter().flatten().map(String::as_str).collect();
+    let mut found = std::collections::HashMap::with_capacity(valid.len());
+    for chunk in valid.chunks(LOOKUP_ROWS_PER_STATEMENT) {
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT aor, username, domain, display_name, ha1_md5, ha1_sha256, enabled, \
+             created_at, archiving FROM users WHERE aor IN (",
+        );
+        let mut list = select.separated(", ");
+        for aor in chunk {
+            list.push_bind(*aor);
+        }
+        select.push(")");
+        let rows = select
+            .build()
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::backend)?;
+        for row in &rows {
+            let user = user_from_row(row)?;
+            found.insert(user.aor.clone(), user);
+        }
+    }
+    Ok(canonical
+        .iter()
+        .map(|aor| aor.as_ref().and_then(|a| found.get(a).cloned()))
+        .collect())
+}
+
 pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<User>, StoreError> {
     let rows = sqlx::query(
         "SELECT aor, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, \
