@@ -38,7 +38,7 @@ struct Job {
     dialog: Option<Dialog>,
     /// The NOTIFY as sent over the subscription's hop; None when the watcher's Contact
     /// is not a URI we can send to.
-    template: Option<Arc<Template>>,
+    template: Option<Template>,
     cseq: u32,
     event: String,
     state: SubState,
@@ -206,23 +206,17 @@ impl PresenceService {
             }
         };
         let eventlist = matches!(sub.kind, Kind::List { .. });
-        let template = match &sub.template {
-            Some((hop, template)) if *hop == sub.hop => Some(template.clone()),
-            _ => {
-                let contact =
-                    self.contact_uri(&sub.dialog.contact_user, sub.hop.transport, sub.hop.remote);
-                let made = Template::new(
-                    &sub.dialog,
-                    &contact,
-                    sub.event.header_value(),
-                    &self.product,
-                    eventlist,
-                )
-                .map(Arc::new);
-                sub.template = made.clone().map(|t| (sub.hop, t));
-                made
-            }
-        };
+        // Written per NOTIFY, not kept with the subscription: kept, it cost about
+        // 2.7 KiB of RSS per subscription (100 000 subscriptions: +270 MiB) for no
+        // CPU gain the benchmark could tell from noise.
+        let contact = self.contact_uri(&sub.dialog.contact_user, sub.hop.transport, sub.hop.remote);
+        let template = Template::new(
+            &sub.dialog,
+            &contact,
+            sub.event.header_value(),
+            &self.product,
+            eventlist,
+        );
         let udp = sub.hop.transport == Transport::Udp;
         Some(Job {
             dialog: udp.then(|| sub.dialog.clone()),

@@ -55,8 +55,9 @@ pub fn build(parts: NotifyParts<'_>) -> Option<Request> {
 }
 
 /// What every NOTIFY of a subscription repeats (Request-URI, Route, From, To, Call-ID,
-/// Contact, Event, User-Agent), written once and shared by its NOTIFYs, so that a
-/// NOTIFY costs only its CSeq, its state and a reference to a body.
+/// Contact, Event, User-Agent), written straight from the dialog (which is then not
+/// cloned for the NOTIFY), with room for every header reserved at once; the body is
+/// shared, not copied.
 #[derive(Debug)]
 pub struct Template {
     uri: Uri,

@@ -181,7 +181,6 @@ impl PresenceService {
                 ending: (granted == 0).then_some("timeout"),
                 last_hash: None,
                 version: 0,
-                template: None,
             }
         };
         let id = sub.id;

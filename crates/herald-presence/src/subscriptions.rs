@@ -2,13 +2,11 @@
 //! watch, and the indexes that find them by dialog, by watched user, by watcher, by
 //! connection and by expiry. Pure state; the service drives it.
 use crate::event::Event;
-use crate::notify::Template;
 use herald_pidf::AccessLevel;
 use herald_pidf::watcherinfo::WatcherEvent;
 use herald_proxy::Hop;
 use herald_transport::FlowId;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Instant;
 
 pub type SubId = u64;
@@ -96,9 +94,6 @@ pub struct Subscription {
     pub last_hash: Option<u64>,
     /// Version of the last watcherinfo / RLMI document.
     pub version: u32,
-    /// The NOTIFY template and the hop its Contact was written for (made by the first
-    /// NOTIFY, again when the hop changed).
-    pub template: Option<(Hop, Arc<Template>)>,
 }
 
 impl Subscription {
