@@ -349,10 +349,11 @@ class Harness:
                 # Warm-up, not counted: one pass over every user, so that each ladder starts with
                 # every binding made and every user's credentials looked up once, on both servers.
                 warm_rate = min(2000, rates[0])
-                self.steps.append(run_sipp_step(server, self.out, test, transport, 0, warm_rate,
-                                                max(1, -(-self.users // warm_rate)), scenario, inf, 2,
-                                                label="warmup"))
-                time.sleep(self.pause)
+                if not self.quick:
+                    self.steps.append(run_sipp_step(server, self.out, test, transport, 0, warm_rate,
+                                                    max(1, -(-self.users // warm_rate)), scenario, inf, 2,
+                                                    label="warmup"))
+                    time.sleep(self.pause)
                 maxima = []
                 for run in range(1, self.runs + 1):
                     # The first run climbs the whole ladder; later runs start two steps below its
