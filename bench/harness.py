@@ -774,7 +774,9 @@ def main() -> int:
                 for transport in ([{"register": "udp", "message": "tcp"}[test]] if args.quick else transports):
                     h.sipp_test(test, transport, rates[test], files)
             elif test == "presence":
-                runs = [{"TARGET": t, "RUN": str(r)} for r in range(1, h.runs + 1) for t in ("herald", "kamailio")]
+                ladder_env = {} if args.quick else {"RATES": "250 500 750 1000 1500 2000 3000 4000", "DUR": "8"}
+                runs = [{"TARGET": t, "RUN": str(r), **ladder_env}
+                        for r in range(1, h.runs + 1) for t in ("herald", "kamailio")]
                 h.script_test("presence", "presence.sh", runs, args.quick, 600)
             elif test == "connections":
                 # TLS connections are opened at 200/s (Kamailio 5.6 with OpenSSL 3 crashes at
