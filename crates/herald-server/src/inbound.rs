@@ -8,7 +8,7 @@ use bytes::Bytes;
 use herald_proxy::{Proxy, Wire};
 use herald_registrar::{LocationService, ServedDomains};
 use herald_sip::message::{ParseLimits, Rejected};
-use herald_sip::{HeaderName, Headers, Message, Method, Request, Via, response};
+use herald_sip::{HeaderName, Headers, Message, Method, NameAddr, Request, Via, response};
 use herald_transaction::{Incoming, Output};
 use herald_transport::{Source, Target};
 use std::sync::Arc;
@@ -63,7 +63,9 @@ impl Inbound {
         let target = response_target(Some(&top), &source);
         let reliable = source.transport.is_reliable();
         let now = Instant::now();
-        if self.overload.shedding(now) && self.may_shed(&req).await {
+        // Parsed once: overload control and merged-request detection both look at it.
+        let to = req.to().ok();
+        if self.overload.shedding(now) && self.may_shed(&req, to.as_ref()).await {
             let retry_after = self.overload.refuse();
             let mut resp = response::from_request(
                 &req,
@@ -92,7 +94,10 @@ impl Inbound {
         self.send_all(std::mem::take(&mut out)).await;
         match incoming {
             Incoming::New { key } => {
-                let routed = if self.merged.is_merged(&req, &key, now) {
+                let merged = to
+                    .as_ref()
+                    .is_some_and(|to| self.merged.is_merged(&req, to, &key, now));
+                let routed = if merged {
                     Routed::Respond(response::from_request(
                         &req,
                         482,
@@ -120,11 +125,11 @@ impl Inbound {
     /// of publications and registrations (whose loss would end state the server
     /// already carries, and bring the client back with a costlier new one) and
     /// de-registrations (which lighten the load) always go through.
-    async fn may_shed(&self, req: &Request) -> bool {
+    async fn may_shed(&self, req: &Request, to: Option<&NameAddr>) -> bool {
         if matches!(req.method, Method::Ack | Method::Cancel) {
             return false;
         }
-        let Ok(to) = req.to() else {
+        let Some(to) = to else {
             return true;
         };
         if to.tag().is_some() || self.wire.tm().knows(req) {
