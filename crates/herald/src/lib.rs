@@ -46,6 +46,18 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The async runtime's thread count for this command line (`[server] threads` of the
+/// settings file for `serve`; `None`: one per core). Read before the runtime starts.
+pub fn runtime_threads(cli: &Cli) -> Result<Option<usize>> {
+    match &cli.command {
+        Command::Serve(_) => {
+            let file = settings::load_file(cli.config.as_deref(), &cli.data_dir)?;
+            settings::runtime_threads(&file)
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn open_store(data_dir: &Path) -> Result<SharedStore> {
     let path = data_dir.join("herald.db");
     let store = SqliteStore::open(&path)

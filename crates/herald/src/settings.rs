@@ -221,6 +221,23 @@ pub struct ServerFile {
     /// On SIGTERM or Ctrl-C, how long the requests in progress get to finish before the
     /// connections close (0..=300). Default: the MESSAGE timeout plus 2 s.
     pub drain_timeout_secs: Option<u64>,
+    /// Threads of the async runtime that carries every request (1..=1024). Default: one
+    /// per core. Fewer threads than cores suit a host shared with other busy processes:
+    /// each hand-off of work between runtime threads wakes a sleeping one, and on a
+    /// virtual machine that wake-up costs more CPU than handling a REGISTER.
+    pub threads: Option<usize>,
+}
+
+/// Accepted `server.threads`.
+const RUNTIME_THREADS: RangeInclusive<usize> = 1..=1024;
+
+/// The runtime's thread count from `[server] threads`, checked; `None`: one per core.
+pub fn runtime_threads(file: &FileConfig) -> Result<Option<usize>> {
+    file.server
+        .as_ref()
+        .and_then(|s| s.threads)
+        .map(|n| within("server.threads", n, RUNTIME_THREADS))
+        .transpose()
 }
 
 /// Accepted `server.drain_timeout_secs`: none to five minutes.
@@ -750,6 +767,21 @@ mod tests {
         assert!(err.contains("server.drain_timeout_secs"), "{err}");
         assert!(toml::from_str::<FileConfig>("[store]\nsync = \"full\"\n").is_err());
         assert!(toml::from_str::<FileConfig>("[server]\ndrain_timeout_secs = -1\n").is_err());
+    }
+
+    #[test]
+    fn runtime_threads_checked() {
+        let parse = |text: &str| toml::from_str::<FileConfig>(text).unwrap();
+        assert_eq!(runtime_threads(&parse("")).unwrap(), None);
+        assert_eq!(
+            runtime_threads(&parse("[server]\nthreads = 3\n")).unwrap(),
+            Some(3)
+        );
+        let err = runtime_threads(&parse("[server]\nthreads = 0\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.threads must be 1..=1024"), "{err}");
+        assert!(toml::from_str::<FileConfig>("[server]\nthreads = -2\n").is_err());
     }
 
     #[test]
