@@ -199,7 +199,13 @@ impl<C: Clone> TransactionLayer<C> {
                 }
             })
             .unwrap_or(Err(TransactionError::UnknownTransaction))?;
-        if let Some(kept) = retired {
+        // A challenge is answered statelessly (RFC 3261 §8.2.7): a retransmission of the
+        // challenged request is challenged again, with a fresh nonce the client may use
+        // as well as the first. Keeping every 401/407 for Timer J held half of a busy
+        // registrar's memory, and the allocator's work for it.
+        if let Some(kept) = retired
+            && !matches!(status, 401 | 407)
+        {
             self.completed
                 .insert(key.clone(), kept, now + timers.transaction_timeout());
         }

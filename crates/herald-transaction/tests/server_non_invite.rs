@@ -90,6 +90,39 @@ fn final_response_is_resent_for_retransmissions_until_timer_j() {
 }
 
 #[test]
+fn challenges_are_stateless_other_final_responses_are_kept() {
+    // RFC 3261 §8.2.7: a 401/407 leaves nothing behind, even over UDP; a retransmission
+    // of the challenged request is a new transaction (and gets a fresh challenge).
+    for (status, kept) in [(401, false), (407, false), (403, true), (200, true)] {
+        let clock = Clock::new();
+        let mut layer = TransactionLayer::new(timers());
+        let request = message_request("z9hG4bKchal");
+        let key = new_transaction(&mut layer, &clock, "z9hG4bKchal", false);
+        let mut outputs = Vec::new();
+        layer
+            .respond(
+                &key,
+                &from_request(&request, status, None, Some("t")),
+                clock.ms(10),
+                &mut outputs,
+            )
+            .expect("respond");
+        assert_eq!(sent(&outputs).len(), 1);
+        assert_eq!(layer.len(), usize::from(kept), "{status}");
+        let mut outputs = Vec::new();
+        let incoming = layer
+            .on_request(&request, PEER, false, clock.ms(600), &mut outputs)
+            .expect("valid");
+        if kept {
+            assert_eq!(incoming, Incoming::Retransmission, "{status}");
+            assert_eq!(sent(&outputs).len(), 1, "{status}: the answer resent");
+        } else {
+            assert_eq!(incoming, Incoming::New { key }, "{status}");
+        }
+    }
+}
+
+#[test]
 fn retransmissions_before_an_answer_are_absorbed_and_provisional_is_resent() {
     let clock = Clock::new();
     let mut layer = TransactionLayer::new(timers());
