@@ -551,7 +551,7 @@ def report(h: Harness, env: dict) -> str:
             f"{env['herald']}; {env['kamailio']}; {env['sipp']}.",
             f"Settings: users {h.users}, step {h.duration} s, runs {h.runs}{' (quick smoke mode)' if h.quick else ''}.",
             "", "### Throughput and CPU per request", "", *lines,
-            "", "### Latency at half of each server's maximum (SIPp -trace_rtt, whole milliseconds, "
+            "", "### Latency at half of each server's maximum (SIPp -trace_rtt, SIPp's 4 ms steps, "
             "challenge round trip included)", "", *latency_lines]
     if conn_lines:
         text += ["", "### Concurrent connections held (registered, re-REGISTER and keep-alives)", "", *conn_lines]
