@@ -102,8 +102,8 @@ impl MergedRequests {
             return false;
         };
         let fingerprint = (
-            self.identity(&self.keys.0, from_tag, call_id, cseq.seq, &req.method),
-            self.identity(&self.keys.1, from_tag, call_id, cseq.seq, &req.method),
+            identity(&self.keys.0, from_tag, call_id, cseq.seq, &req.method),
+            identity(&self.keys.1, from_tag, call_id, cseq.seq, &req.method),
         );
         let txn = self.keys.0.hash_one(key);
         let index = (fingerprint.0 % SHARDS as u64) as usize;
@@ -131,22 +131,16 @@ impl MergedRequests {
         shard.current.insert(fingerprint, txn);
         false
     }
+}
 
-    fn identity(
-        &self,
-        keys: &RandomState,
-        from_tag: &str,
-        call_id: &str,
-        cseq: u32,
-        method: &Method,
-    ) -> u64 {
-        let mut h = keys.build_hasher();
-        from_tag.hash(&mut h);
-        call_id.hash(&mut h);
-        cseq.hash(&mut h);
-        method.as_str().hash(&mut h);
-        h.finish()
-    }
+/// One keyed hash of what makes two requests the same request (§8.2.2.2).
+fn identity(keys: &RandomState, from_tag: &str, call_id: &str, cseq: u32, method: &Method) -> u64 {
+    let mut h = keys.build_hasher();
+    from_tag.hash(&mut h);
+    call_id.hash(&mut h);
+    cseq.hash(&mut h);
+    method.as_str().hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
