@@ -134,7 +134,7 @@ impl ConferenceService {
                 None => return,
             },
         };
-        let display = up.request.from().ok().and_then(|f| f.display);
+        let display = up.request.from().ok().and_then(|f| f.display.clone());
         let joining = Joining {
             aor: aor.clone(),
             display,

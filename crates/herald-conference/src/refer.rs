@@ -216,7 +216,7 @@ impl ConferenceService {
         };
         // The only Record-Route is ours: we send straight to the endpoint.
         dialog.route_set.clear();
-        let display = answered.response.to().ok().and_then(|t| t.display);
+        let display = answered.response.to().ok().and_then(|t| t.display.clone());
         let cpim = takes_cpim(&answered.response.headers, &answered.response.body);
         // Kept to end the dialog should the conference no longer take the invitee.
         let mut spare = dialog.clone();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// The `+sip.instance` of the request's Contact, if it has one.
 pub(crate) fn instance_of(req: &Request) -> Option<String> {
-    match req.contacts().ok()? {
+    match &*req.contacts().ok()? {
         ContactValue::Addrs(addrs) => addrs.first().and_then(|a| {
             a.params
                 .get("+sip.instance")

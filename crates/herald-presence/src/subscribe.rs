@@ -48,7 +48,7 @@ fn dialog_of(req: &Request) -> Result<Dialog, &'static str> {
         .ok_or("From")?
         .to_string();
     let local_uri = req.to().map_err(|_| "To")?.uri.to_string();
-    let remote_target = match req.contacts() {
+    let remote_target = match req.contacts().as_deref() {
         Ok(ContactValue::Addrs(addrs)) => addrs.first().map(|a| a.uri.to_string()),
         _ => None,
     }

@@ -24,6 +24,6 @@ pub use authn::{AuthOutcome, Authenticator, Challenge, ChallengeKind};
 pub use domains::ServedDomains;
 pub use location::{Binding, BindingKey, LocationService, MemoryLocation};
 pub use lockout::{Lockout, LockoutConfig};
-pub use register::{Registrar, RegistrarConfig};
+pub use register::{Registered, Registrar, RegistrarConfig};
 pub use sender::Refusal;
 pub use user_limits::{LimitedMethod, OverLimit, RateLimit, UserLimits, UserLimitsConfig};

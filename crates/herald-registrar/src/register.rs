@@ -39,6 +39,16 @@ pub struct Registrar {
     tag: String,
 }
 
+/// What a REGISTER did.
+#[derive(Debug)]
+pub struct Registered {
+    /// The answer to send.
+    pub response: Response,
+    /// Whether a binding was added, removed or now comes from elsewhere: the user's
+    /// endpoints, as presence aggregates them, changed. A plain refresh leaves them.
+    pub endpoints_changed: bool,
+}
+
 /// Reply with a status and an explanatory reason phrase.
 fn reply(req: &Request, status: u16, reason: &str, tag: &str) -> Response {
     response::from_request(req, status, Some(reason), Some(tag))
@@ -63,7 +73,23 @@ impl Registrar {
 
     /// Handles one REGISTER (already past the transaction layer and the generic request
     /// checks: scheme, Require, Max-Forwards).
-    pub async fn handle(&self, req: &Request, source: &Source) -> Response {
+    pub async fn handle(&self, req: &Request, source: &Source) -> Registered {
+        let mut endpoints_changed = false;
+        let response = self.answer(req, source, &mut endpoints_changed).await;
+        Registered {
+            response,
+            endpoints_changed,
+        }
+    }
+
+    /// The answer to a REGISTER; sets `endpoints_changed` when it added, removed or
+    /// moved a binding.
+    async fn answer(
+        &self,
+        req: &Request,
+        source: &Source,
+        endpoints_changed: &mut bool,
+    ) -> Response {
         let tag = self.tag.as_str();
         // §10.3 step 1: are we the registrar for the Request-URI's domain?
         let Some(domain) = self.domains.resolve(&req.uri.host).map(str::to_owned) else {
@@ -87,7 +113,7 @@ impl Registrar {
             Ok(c) => c,
             Err(e) => return reply(req, 400, &format!("Bad Contact: {e}"), tag),
         };
-        if let ContactValue::Addrs(addrs) = &contacts {
+        if let ContactValue::Addrs(addrs) = &*contacts {
             for c in addrs {
                 if !matches!(c.uri.scheme, Scheme::Sip | Scheme::Sips) {
                     return reply(req, 400, "Contact Must Be A SIP Or SIPS URI", tag);
@@ -134,7 +160,7 @@ impl Registrar {
         let now = Instant::now();
 
         // Step 6/7: build the changes.
-        let changes = match contacts {
+        let changes = match &*contacts {
             ContactValue::Star => {
                 if header_expires != Some(0) {
                     return reply(req, 400, "Contact * Requires Expires: 0", tag);
@@ -151,6 +177,7 @@ impl Registrar {
                 {
                     return reply(req, 500, "Out Of Order Request", tag);
                 }
+                *endpoints_changed = !existing.is_empty();
                 vec![Change::RemoveAll]
             }
             ContactValue::Addrs(addrs) if addrs.is_empty() => Vec::new(),
@@ -171,19 +198,30 @@ impl Registrar {
                         return resp;
                     }
                     let expires = expires.min(self.config.max_expires);
-                    let key = binding_key(&contact);
-                    if let Some(old) = existing.iter().find(|b| b.key == key)
+                    let key = binding_key(contact);
+                    let old = existing.iter().find(|b| b.key == key);
+                    if let Some(old) = old
                         && old.call_id == call_id
                         && old.cseq >= cseq
                     {
                         return reply(req, 500, "Out Of Order Request", tag);
                     }
+                    // A refresh from where the binding was made changes no endpoint
+                    // (presence need not look again).
+                    *endpoints_changed |= match old {
+                        Some(old) => expires == 0 || old.source != *source,
+                        None => expires != 0,
+                    };
                     if expires == 0 {
                         changes.push(Change::Remove(key));
                     } else {
                         changes.push(Change::Upsert(Box::new(Binding {
                             key,
-                            contact: detached(contact),
+                            contact: match old {
+                                // A refresh: the binding's own copy is already detached.
+                                Some(old) if old.contact == *contact => old.contact.clone(),
+                                _ => detached(contact),
+                            },
                             call_id: call_id.clone(),
                             cseq,
                             expires_at: now + Duration::from_secs(u64::from(expires)),
@@ -239,9 +277,9 @@ impl Registrar {
 
 /// A binding outlives its REGISTER by hours: copy the contact out of the receive
 /// buffer, which zero-copy parsing would otherwise keep alive whole with it.
-fn detached(contact: NameAddr) -> NameAddr {
+fn detached(contact: &NameAddr) -> NameAddr {
     let text = SipStr::from(contact.to_string());
-    NameAddr::parse(&text).unwrap_or(contact)
+    NameAddr::parse(&text).unwrap_or_else(|_| contact.clone())
 }
 
 /// RFC 5626 §4.2: a `+sip.instance` (with `reg-id`) identifies the device; otherwise the

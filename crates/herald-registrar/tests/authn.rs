@@ -469,7 +469,7 @@ async fn the_registrar_answers_503_with_retry_after_over_the_register_rate() {
             ChallengeKind::Www,
         )
         .await;
-        let resp = registrar.handle(&req, &source).await;
+        let resp = registrar.handle(&req, &source).await.response;
         statuses.push(resp.status);
         last = Some(resp);
     }
@@ -594,4 +594,39 @@ async fn a_store_that_cannot_answer_gives_503_not_a_wrong_password() {
             "{outcome:?}"
         );
     }
+}
+
+/// Presence recomputes a user's state only when a REGISTER changed their endpoints: a
+/// refresh from where the binding was made does not, a new binding or a move does.
+#[tokio::test]
+async fn the_registrar_says_when_endpoints_changed() {
+    let auth = Arc::new(authenticator(&["alice"]).await);
+    let registrar = Registrar::new(
+        RegistrarConfig::default(),
+        ServedDomains::new(vec![DOMAIN.into()], Vec::new()),
+        Arc::new(MemoryLocation::new()),
+        auth.clone(),
+    );
+    let from_port = |port| Source {
+        transport: Transport::Udp,
+        local: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
+        remote: SocketAddr::new(OWNER, port),
+        flow: None,
+    };
+    let mut changed = Vec::new();
+    for port in [5060, 5060, 5062] {
+        let req = authorized_request(
+            &auth,
+            "REGISTER",
+            "alice",
+            PASSWORD,
+            OWNER,
+            ChallengeKind::Www,
+        )
+        .await;
+        let registered = registrar.handle(&req, &from_port(port)).await;
+        assert_eq!(registered.response.status, 200);
+        changed.push(registered.endpoints_changed);
+    }
+    assert_eq!(changed, vec![true, false, true]);
 }

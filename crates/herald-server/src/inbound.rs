@@ -52,20 +52,17 @@ impl Inbound {
     }
 
     async fn on_request(&self, mut req: Request, source: Source) {
-        let top = match stamp_via(&mut req, &source) {
-            Ok(v) => v,
-            Err(reason) => {
-                // Without a usable Via there is no way to route a response safely.
-                tracing::debug!(%reason, remote = %source.remote, "request with unusable Via dropped");
-                return;
-            }
-        };
-        let target = response_target(Some(&top), &source);
+        if let Err(reason) = stamp_via(&mut req, &source) {
+            // Without a usable Via there is no way to route a response safely.
+            tracing::debug!(%reason, remote = %source.remote, "request with unusable Via dropped");
+            return;
+        }
+        let target = response_target(req.top_via().ok().as_deref(), &source);
         let reliable = source.transport.is_reliable();
         let now = Instant::now();
         // Parsed once: overload control and merged-request detection both look at it.
         let to = req.to().ok();
-        if self.overload.shedding(now) && self.may_shed(&req, to.as_ref()).await {
+        if self.overload.shedding(now) && self.may_shed(&req, to.as_deref()).await {
             let retry_after = self.overload.refuse();
             let mut resp = response::from_request(
                 &req,
@@ -216,25 +213,21 @@ impl Inbound {
 }
 
 /// RFC 3261 §18.2.1 and RFC 3581: record the source address in `received` when the
-/// sent-by differs, and fill in `rport` when the client asked for it. Returns the
-/// stamped top Via.
-fn stamp_via(req: &mut Request, source: &Source) -> Result<Via, String> {
-    let mut via = req.top_via().map_err(|e| e.reason.into_owned())?;
+/// sent-by differs, and fill in `rport` when the client asked for it.
+fn stamp_via(req: &mut Request, source: &Source) -> Result<(), String> {
+    let via = req.top_via().map_err(|e| e.reason.into_owned())?;
     let ip = source.remote.ip();
     let sent_by_is_source = matches!(&via.host, herald_sip::Host::Ip(h) if *h == ip);
     let wants_rport = via.rport().is_some();
     if sent_by_is_source && !wants_rport {
-        return Ok(via);
+        return Ok(());
     }
+    let mut via = via.into_owned();
     via.params.set("received", Some(ip.to_string().into()));
     if wants_rport {
         via.params
             .set("rport", Some(source.remote.port().to_string().into()));
     }
-    let mut out = Vec::with_capacity(96);
-    via.write_to(&mut out);
-    let value = String::from_utf8_lossy(&out).into_owned();
-    req.headers.remove_first_value(&HeaderName::Via);
-    req.headers.push_front(HeaderName::Via, value);
-    Ok(via)
+    req.set_top_via(via);
+    Ok(())
 }

@@ -9,7 +9,7 @@ use herald_conference::ConferenceService;
 use herald_im::ImService;
 use herald_presence::PresenceService;
 use herald_proxy::{Proxy, Upstream};
-use herald_registrar::{Registrar, ServedDomains};
+use herald_registrar::{Registered, Registrar, ServedDomains};
 use herald_sip::{HeaderName, Method, Request, Response, Scheme, Uri, response};
 use herald_transaction::TransactionKey;
 use herald_transport::Source;
@@ -206,9 +206,9 @@ impl Router {
             Err(reject) => self.reject(req, reject),
             Ok(()) => match req.method {
                 Method::Register => {
-                    let resp = self.registrar.handle(req, source).await;
-                    self.after_register(req, &resp);
-                    resp
+                    let registered = self.registrar.handle(req, source).await;
+                    self.after_register(req, &registered);
+                    registered.response
                 }
                 Method::Options => self.options(req),
                 // The checks let only allowed methods through; this keeps a new entry in
@@ -220,16 +220,19 @@ impl Router {
         resp
     }
 
-    /// A registration changes the user's endpoints (their presence); one that left the
-    /// user with endpoints may release stored messages.
-    fn after_register(&self, req: &Request, resp: &Response) {
+    /// A registration may change the user's endpoints (their presence); one that left
+    /// the user with endpoints may release stored messages.
+    fn after_register(&self, req: &Request, registered: &Registered) {
+        let resp = &registered.response;
         if resp.status != 200 {
             return;
         }
         let Some(aor) = req.to().ok().and_then(|t| self.domains.local_aor(&t.uri)) else {
             return;
         };
-        self.presence.endpoints_changed(&aor);
+        if registered.endpoints_changed {
+            self.presence.endpoints_changed(&aor);
+        }
         if resp.headers.get(&HeaderName::Contact).is_some() {
             self.im.registered(&aor);
         }

@@ -33,6 +33,7 @@ pub mod method;
 pub mod name_addr;
 pub mod params;
 mod parse;
+mod parsed;
 pub mod response;
 pub mod text;
 pub mod uri;

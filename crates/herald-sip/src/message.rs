@@ -12,11 +12,13 @@ use crate::{
     header::{HeaderName, Headers},
     method::Method,
     name_addr::{ContactValue, NameAddr},
+    parsed::{Kept, Parsed},
     text::SipStr,
     uri::Uri,
     via::Via,
 };
 use bytes::Bytes;
+use std::borrow::Cow;
 
 /// SIP protocol version: only 2.0 exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,8 @@ pub struct Request {
     pub headers: Headers,
     /// The body (bounded by Content-Length).
     pub body: Bytes,
+    /// Typed headers the parser built, reused by the accessors.
+    pub(crate) parsed: Parsed,
 }
 
 /// A SIP response.
@@ -73,6 +77,8 @@ pub struct Response {
     pub headers: Headers,
     /// The body (bounded by Content-Length).
     pub body: Bytes,
+    /// Typed headers the parser built, reused by the accessors.
+    pub(crate) parsed: Parsed,
 }
 
 // Boxing the request would change the public contract; a message is moved a few
@@ -137,6 +143,7 @@ impl Request {
             version: Version::Sip20,
             headers: Headers::default(),
             body: Bytes::new(),
+            parsed: Parsed::default(),
         }
     }
     /// The Call-ID, if present.
@@ -148,16 +155,30 @@ impl Request {
         CSeq::parse(required(&self.headers, &HeaderName::CSeq)?)
     }
     /// The From header.
-    pub fn from(&self) -> Result<NameAddr, ParseError> {
-        NameAddr::parse(required(&self.headers, &HeaderName::From)?)
+    pub fn from(&self) -> Result<Cow<'_, NameAddr>, ParseError> {
+        from(&self.headers, &self.parsed)
     }
     /// The To header.
-    pub fn to(&self) -> Result<NameAddr, ParseError> {
-        NameAddr::parse(required(&self.headers, &HeaderName::To)?)
+    pub fn to(&self) -> Result<Cow<'_, NameAddr>, ParseError> {
+        to(&self.headers, &self.parsed)
     }
     /// Topmost Via entry.
-    pub fn top_via(&self) -> Result<Via, ParseError> {
-        top_via(&self.headers)
+    pub fn top_via(&self) -> Result<Cow<'_, Via>, ParseError> {
+        top_via(&self.headers, &self.parsed)
+    }
+    /// Replaces the topmost Via entry with `via` (a server stamping `received` and
+    /// `rport`, RFC 3261 §18.2.1 and RFC 3581); `top_via` then returns `via` without
+    /// parsing the new line.
+    pub fn set_top_via(&mut self, via: Via) {
+        let mut out = Vec::with_capacity(128);
+        via.write_to(&mut out);
+        let line = SipStr::from(
+            String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        );
+        self.headers.remove_first_value(&HeaderName::Via);
+        self.headers.push_front(HeaderName::Via, line.clone());
+        self.parsed.set_top_via(Kept::new(&line, via));
     }
     /// Every Via entry, top first.
     pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
@@ -180,8 +201,11 @@ impl Request {
             .and_then(|v| parse_u32(trim_wsp(v)))
     }
     /// Contact header values (`*` or addresses); `Ok(Addrs(vec![]))` when absent.
-    pub fn contacts(&self) -> Result<ContactValue, ParseError> {
-        ContactValue::parse_all(&self.headers.values(&HeaderName::Contact))
+    pub fn contacts(&self) -> Result<Cow<'_, ContactValue>, ParseError> {
+        if let Some(kept) = self.parsed.contacts(&self.headers) {
+            return Ok(Cow::Borrowed(kept));
+        }
+        ContactValue::parse_all(&self.headers.values(&HeaderName::Contact)).map(Cow::Owned)
     }
     /// The Content-Type value as written (with any parameters).
     pub fn content_type(&self) -> Option<&str> {
@@ -212,16 +236,16 @@ impl Response {
         CSeq::parse(required(&self.headers, &HeaderName::CSeq)?)
     }
     /// Topmost Via entry.
-    pub fn top_via(&self) -> Result<Via, ParseError> {
-        top_via(&self.headers)
+    pub fn top_via(&self) -> Result<Cow<'_, Via>, ParseError> {
+        top_via(&self.headers, &self.parsed)
     }
     /// The From header.
-    pub fn from(&self) -> Result<NameAddr, ParseError> {
-        NameAddr::parse(required(&self.headers, &HeaderName::From)?)
+    pub fn from(&self) -> Result<Cow<'_, NameAddr>, ParseError> {
+        from(&self.headers, &self.parsed)
     }
     /// The To header.
-    pub fn to(&self) -> Result<NameAddr, ParseError> {
-        NameAddr::parse(required(&self.headers, &HeaderName::To)?)
+    pub fn to(&self) -> Result<Cow<'_, NameAddr>, ParseError> {
+        to(&self.headers, &self.parsed)
     }
     /// Serialises (see [`Message::to_bytes`]).
     pub fn to_bytes(&self) -> Bytes {
@@ -241,8 +265,27 @@ fn required<'a>(headers: &'a Headers, name: &HeaderName) -> Result<&'a SipStr, P
         .ok_or_else(|| ParseError::bad(format!("missing {name}")))
 }
 
-fn top_via(headers: &Headers) -> Result<Via, ParseError> {
+fn from<'a>(headers: &'a Headers, parsed: &'a Parsed) -> Result<Cow<'a, NameAddr>, ParseError> {
+    let line = required(headers, &HeaderName::From)?;
+    match parsed.from(line) {
+        Some(kept) => Ok(Cow::Borrowed(kept)),
+        None => NameAddr::parse(line).map(Cow::Owned),
+    }
+}
+
+fn to<'a>(headers: &'a Headers, parsed: &'a Parsed) -> Result<Cow<'a, NameAddr>, ParseError> {
+    let line = required(headers, &HeaderName::To)?;
+    match parsed.to(line) {
+        Some(kept) => Ok(Cow::Borrowed(kept)),
+        None => NameAddr::parse(line).map(Cow::Owned),
+    }
+}
+
+fn top_via<'a>(headers: &'a Headers, parsed: &'a Parsed) -> Result<Cow<'a, Via>, ParseError> {
     let line = required(headers, &HeaderName::Via)?;
+    if let Some(kept) = parsed.top_via(line) {
+        return Ok(Cow::Borrowed(kept));
+    }
     let first = TopLevelSplit::new(line, b',').next().unwrap_or_default();
-    Via::parse_in(line, first)
+    Via::parse_in(line, first).map(Cow::Owned)
 }

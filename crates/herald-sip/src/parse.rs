@@ -7,6 +7,7 @@ use crate::{
     lines::{RawHeader, RawHeaders, unfold},
     message::{Message, ParseLimits, Rejected, Request, Response, Version},
     method::Method,
+    parsed::Parsed,
     text::SipStr,
     uri::Uri,
     validate,
@@ -116,9 +117,13 @@ fn parse_at(
                 version: Version::Sip20,
                 headers,
                 body,
+                parsed: Parsed::default(),
             };
             match validate::check_request(&request, limits) {
-                Ok(()) => Ok(Message::Request(request)),
+                Ok(kept) => Ok(Message::Request(Request {
+                    parsed: Parsed::new(kept),
+                    ..request
+                })),
                 Err(e) => Err((e, Some(request.headers))),
             }
         }
@@ -129,9 +134,13 @@ fn parse_at(
                 reason,
                 headers,
                 body,
+                parsed: Parsed::default(),
             };
             match validate::check_response(&response) {
-                Ok(()) => Ok(Message::Response(response)),
+                Ok(kept) => Ok(Message::Response(Response {
+                    parsed: Parsed::new(kept),
+                    ..response
+                })),
                 Err(e) => Err((e, None)),
             }
         }

@@ -4,9 +4,11 @@ use crate::{
     header::{HeaderName, Headers},
     message::{Request, Response, Version},
     name_addr::NameAddr,
+    parsed::Parsed,
     text::SipStr,
 };
 use bytes::Bytes;
+use std::borrow::Cow;
 
 /// Standard reason phrase for a status code ("Not Found" for 404...).
 pub fn reason_phrase(status: u16) -> &'static str {
@@ -112,7 +114,7 @@ pub fn from_request(
         Some(r) => SipStr::from(r.to_owned()),
         None => SipStr::from_static(reason_phrase(status)),
     };
-    build(&req.headers, status, reason, to_tag)
+    build(&req.headers, &req.parsed, status, reason, to_tag)
 }
 
 /// The same from the header list of a request that could not be fully parsed.
@@ -124,17 +126,29 @@ pub fn from_headers(
     reason: &str,
     to_tag: Option<&str>,
 ) -> Response {
-    build(headers, status, SipStr::from(reason.to_owned()), to_tag)
+    build(
+        headers,
+        &Parsed::default(),
+        status,
+        SipStr::from(reason.to_owned()),
+        to_tag,
+    )
 }
 
-fn build(request: &Headers, status: u16, reason: SipStr, to_tag: Option<&str>) -> Response {
+fn build(
+    request: &Headers,
+    parsed: &Parsed,
+    status: u16,
+    reason: SipStr,
+    to_tag: Option<&str>,
+) -> Response {
     let mut headers = Headers(Vec::with_capacity(8));
     for header in request.iter() {
         let copied = match header.name {
             HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
                 header.value.clone()
             }
-            HeaderName::To => to_with_tag(&header.value, status, to_tag),
+            HeaderName::To => to_with_tag(&header.value, parsed, status, to_tag),
             _ => continue,
         };
         headers.push(header.name.clone(), copied);
@@ -149,14 +163,19 @@ fn build(request: &Headers, status: u16, reason: SipStr, to_tag: Option<&str>) -
         reason,
         headers,
         body: Bytes::new(),
+        parsed: Parsed::default(),
     }
 }
 
-fn to_with_tag(to: &SipStr, status: u16, to_tag: Option<&str>) -> SipStr {
+fn to_with_tag(to: &SipStr, parsed: &Parsed, status: u16, to_tag: Option<&str>) -> SipStr {
     let Some(tag) = to_tag.filter(|_| status != 100) else {
         return to.clone();
     };
-    match NameAddr::parse(to) {
+    let addr = match parsed.to(to) {
+        Some(kept) => Ok(Cow::Borrowed(kept)),
+        None => NameAddr::parse(to).map(Cow::Owned),
+    };
+    match addr {
         // Appending works for both forms: after `>`, and after a bare addr-spec whose
         // params are header params anyway.
         Ok(addr) if !addr.params.contains("tag") => {

@@ -8,7 +8,8 @@ use crate::{
     header::{HeaderName, Headers},
     message::{ParseLimits, Request, Response},
     method::Method,
-    name_addr::NameAddr,
+    name_addr::{ContactValue, NameAddr},
+    parsed::{Kept, ParsedHeaders},
     text::SipStr,
     via::Via,
 };
@@ -109,9 +110,13 @@ impl<'a> Found<'a> {
         Err(ParseError::bad(format!("missing {}", missing.join(", "))))
     }
 
-    fn check_dialog_headers(&self) -> Result<CSeq, ParseError> {
-        NameAddr::parse(self.from.single("From", true)?).map_err(|e| prefixed("From", e))?;
-        NameAddr::parse(self.to.single("To", true)?).map_err(|e| prefixed("To", e))?;
+    /// Checks From, To, Call-ID and CSeq; returns From and To as parsed (kept with the
+    /// message) and the CSeq.
+    fn check_dialog_headers(&self) -> Result<Dialog, ParseError> {
+        let from_line = self.from.single("From", true)?;
+        let from = NameAddr::parse(from_line).map_err(|e| prefixed("From", e))?;
+        let to_line = self.to.single("To", true)?;
+        let to = NameAddr::parse(to_line).map_err(|e| prefixed("To", e))?;
         let call_id = trim_wsp(self.call_id.single("Call-ID", false)?);
         // `callid = word ["@" word]`: no whitespace, and no comma (which would mean a list).
         if call_id.is_empty() || call_id.bytes().any(|b| is_wsp(b) || b == b',') {
@@ -120,16 +125,33 @@ impl<'a> Found<'a> {
                 call_id.escape_debug()
             )));
         }
-        CSeq::parse(self.cseq.single("CSeq", true)?).map_err(|e| prefixed("CSeq", e))
+        let cseq = CSeq::parse(self.cseq.single("CSeq", true)?).map_err(|e| prefixed("CSeq", e))?;
+        Ok(Dialog {
+            from: Kept::new(from_line, from),
+            to: Kept::new(to_line, to),
+            cseq,
+        })
     }
 }
 
-pub(crate) fn check_request(request: &Request, limits: &ParseLimits) -> Result<(), ParseError> {
+/// What `check_dialog_headers` parsed.
+struct Dialog {
+    from: Kept<NameAddr>,
+    to: Kept<NameAddr>,
+    cseq: CSeq,
+}
+
+/// Checks a parsed request; returns the typed headers it parsed on the way, for the
+/// accessors to reuse.
+pub(crate) fn check_request(
+    request: &Request,
+    limits: &ParseLimits,
+) -> Result<ParsedHeaders, ParseError> {
     let headers = &request.headers;
     let found = Found::scan(headers);
     found.check_present()?;
-    check_vias(headers, limits.max_vias)?;
-    let cseq = found.check_dialog_headers()?;
+    let top_via = check_vias(headers, limits.max_vias)?;
+    let Dialog { from, to, cseq } = found.check_dialog_headers()?;
     // An extension method whose CSeq disagrees still parses, so the server can
     // answer 501 rather than 400 (RFC 4475 §3.1.2.18).
     if cseq.method != request.method && !matches!(request.method, Method::Other(_)) {
@@ -148,21 +170,34 @@ pub(crate) fn check_request(request: &Request, limits: &ParseLimits) -> Result<(
     {
         return Err(ParseError::bad("invalid or out-of-range Expires"));
     }
-    if found.contact {
-        check_contacts(headers)?;
-    }
-    Ok(())
+    let contacts = if found.contact {
+        Some(check_contacts(headers)?)
+    } else {
+        None
+    };
+    Ok(ParsedHeaders {
+        from: Some(from),
+        to: Some(to),
+        top_via,
+        contacts,
+    })
 }
 
-pub(crate) fn check_response(response: &Response) -> Result<(), ParseError> {
+/// Checks a parsed response; returns the typed headers it parsed on the way.
+pub(crate) fn check_response(response: &Response) -> Result<ParsedHeaders, ParseError> {
     let headers = &response.headers;
     let found = Found::scan(headers);
     found.check_present()?;
     // A response never carries more Via entries than the request it answers, which
     // was bounded when it went out; no further limit is needed here.
-    check_vias(headers, usize::MAX)?;
-    found.check_dialog_headers()?;
-    Ok(())
+    let top_via = check_vias(headers, usize::MAX)?;
+    let Dialog { from, to, .. } = found.check_dialog_headers()?;
+    Ok(ParsedHeaders {
+        from: Some(from),
+        to: Some(to),
+        top_via,
+        contacts: None,
+    })
 }
 
 fn prefixed(header: &str, e: ParseError) -> ParseError {
@@ -172,39 +207,49 @@ fn prefixed(header: &str, e: ParseError) -> ParseError {
     }
 }
 
-fn check_vias(headers: &Headers, max_vias: usize) -> Result<(), ParseError> {
+/// Checks every Via entry; returns the top one (kept with the first Via line).
+fn check_vias(headers: &Headers, max_vias: usize) -> Result<Option<Kept<Via>>, ParseError> {
     let mut count = 0usize;
+    let mut top = None;
     for line in headers.get_all(&HeaderName::Via) {
         for value in TopLevelSplit::new(line, b',') {
             if value.is_empty() {
                 return Err(ParseError::bad("empty Via value"));
             }
-            Via::parse_in(line, value)?;
+            let via = Via::parse_in(line, value)?;
+            if top.is_none() {
+                top = Some(Kept::new(line, via));
+            }
             count += 1;
             if count > max_vias {
                 return Err(ParseError::bad(format!("more than {max_vias} Via entries")));
             }
         }
     }
-    Ok(())
+    Ok(top)
 }
 
-/// The checks of `ContactValue::parse_all`, without collecting the values.
-fn check_contacts(headers: &Headers) -> Result<(), ParseError> {
-    let mut values = 0usize;
-    let mut star = false;
+/// The checks of `ContactValue::parse_all`, keeping the values and the lines they
+/// came from.
+fn check_contacts(headers: &Headers) -> Result<(Vec<SipStr>, ContactValue), ParseError> {
+    let mut lines = Vec::with_capacity(1);
+    let mut addrs = Vec::with_capacity(1);
+    let mut stars = 0usize;
     for line in headers.get_all(&HeaderName::Contact) {
+        lines.push(line.clone());
         for value in TopLevelSplit::new(line, b',').filter(|v| !v.is_empty()) {
-            values += 1;
             if value == "*" {
-                star = true;
+                stars += 1;
             } else {
-                NameAddr::parse_in(line, value).map_err(|e| prefixed("Contact", e))?;
+                addrs.push(NameAddr::parse_in(line, value).map_err(|e| prefixed("Contact", e))?);
             }
         }
     }
-    if star && values > 1 {
-        return Err(ParseError::bad("Contact: * must be the only Contact value"));
+    if stars > 0 {
+        if stars > 1 || !addrs.is_empty() {
+            return Err(ParseError::bad("Contact: * must be the only Contact value"));
+        }
+        return Ok((lines, ContactValue::Star));
     }
-    Ok(())
+    Ok((lines, ContactValue::Addrs(addrs)))
 }

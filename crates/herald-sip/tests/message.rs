@@ -328,7 +328,7 @@ fn accessors_of_built_messages_report_missing_headers() {
     assert_eq!(r.max_forwards(), None);
     assert_eq!(r.content_type(), None);
     assert_eq!(
-        r.contacts().unwrap(),
+        *r.contacts().unwrap(),
         herald_sip::ContactValue::Addrs(vec![])
     );
     assert_eq!(

@@ -204,7 +204,7 @@ fn wsinv() {
     assert_eq!(r.headers.get(&unusual).unwrap(), ";;,,;;,;");
     let route = r.headers.values(&HeaderName::Route);
     assert_eq!(route.len(), 1);
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     assert_eq!(contacts.len(), 1);
@@ -275,7 +275,7 @@ fn esc01() {
     );
     assert_eq!(r.call_id(), Some("esc01.239409asdfakjkn23onasd0-3234"));
     assert_eq!(r.content_type(), Some("application/sdp"));
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     let contact = &contacts[0].uri;
@@ -291,7 +291,7 @@ fn escnull() {
     let to = r.to().unwrap();
     assert_eq!(to.uri.user_unescaped().unwrap(), b"null-\0-null");
     assert_eq!(to.uri.aor().as_deref(), Some("null-\0-null@example.com"));
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     assert_eq!(contacts.len(), 2);
@@ -309,7 +309,7 @@ fn esc02() {
     assert_eq!(r.to().unwrap().display.as_deref(), Some("%Z%45"));
     assert_eq!(r.top_via().unwrap().branch(), Some("z9hG4bK209%fzsnel234"));
     // `C%6Fntact` is an unknown header, not a third Contact.
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     assert_eq!(contacts.len(), 2);
@@ -342,7 +342,7 @@ fn longreq() {
     let last = r.vias().unwrap().pop().unwrap();
     assert_eq!(last.received(), Some("192.0.2.5"));
     assert!(last.branch().unwrap().ends_with("longbranchvalue"));
-    let to = r.to().unwrap();
+    let to = r.to().unwrap().into_owned();
     assert_eq!(to.uri.port, Some(6000));
     assert_eq!(to.uri.params.0.len(), 3);
     assert!(
@@ -574,7 +574,7 @@ fn unksm2() {
     assert_eq!(r.to().unwrap().uri.scheme, Scheme::Other("isbn".into()));
     assert_eq!(r.from().unwrap().uri.scheme, Scheme::Other("http".into()));
     assert_eq!(r.to().unwrap().uri.aor(), None);
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     assert_eq!(contacts[0].uri.scheme, Scheme::Other("name".into()));
@@ -641,7 +641,7 @@ fn zeromf() {
 #[test]
 fn cparam01() {
     let r = request("cparam01.dat");
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     // Bare addr-spec: the parameter belongs to the header, not to the URI.
@@ -653,7 +653,7 @@ fn cparam01() {
 #[test]
 fn cparam02() {
     let r = request("cparam02.dat");
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     assert!(contacts[0].uri.params.contains("unknownparam"));
@@ -663,7 +663,7 @@ fn cparam02() {
 #[test]
 fn regescrt() {
     let r = request("regescrt.dat");
-    let ContactValue::Addrs(contacts) = r.contacts().unwrap() else {
+    let ContactValue::Addrs(contacts) = r.contacts().unwrap().into_owned() else {
         panic!("star")
     };
     assert_eq!(

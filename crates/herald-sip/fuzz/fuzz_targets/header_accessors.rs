@@ -8,7 +8,9 @@
 //!   leaves exactly the others (what a proxy does to Via and Route);
 //! - responses built from the request or from the rejected lines parse, with a To tag
 //!   added only when the To had none;
-//! - the accessors of the re-parsed serialisation give the same answers.
+//! - the accessors of the re-parsed serialisation give the same answers;
+//! - what the parser kept for the accessors (From, To, top Via, Contact) equals a fresh
+//!   parse of the header lines.
 #![no_main]
 use bytes::Bytes;
 use herald_sip::{
@@ -61,14 +63,21 @@ const ROOMY: ParseLimits = ParseLimits {
 
 fn check_request(request: &Request) {
     let cseq = request.cseq().expect("a parsed request has a CSeq");
-    let from = request.from().expect("a parsed request has a From");
-    let to = request.to().expect("a parsed request has a To");
-    let top = request.top_via().expect("a parsed request has a Via");
+    let from = request.from().expect("a parsed request has a From").into_owned();
+    let to = request.to().expect("a parsed request has a To").into_owned();
+    let top = request.top_via().expect("a parsed request has a Via").into_owned();
     let vias = request.vias().expect("a parsed request's Vias parse");
     assert_eq!(vias.first(), Some(&top), "top_via is the first of vias");
     let contacts = request
         .contacts()
-        .expect("a parsed request's Contacts parse");
+        .expect("a parsed request's Contacts parse")
+        .into_owned();
+    assert_kept_is_fresh(&request.headers, &from, &to, &top);
+    assert_eq!(
+        ContactValue::parse_all(&request.headers.values(&HeaderName::Contact)).ok(),
+        Some(contacts.clone()),
+        "kept Contact values equal a fresh parse"
+    );
     let call_id = request.call_id().expect("a parsed request has a Call-ID");
     assert!(!call_id.is_empty());
     let _ = (request.max_forwards(), request.expires());
@@ -99,7 +108,7 @@ fn check_request(request: &Request) {
         };
         assert_eq!(parsed.status, status);
         assert_eq!(parsed.cseq().ok(), Some(cseq.clone()));
-        assert_eq!(parsed.from().ok(), Some(from.clone()));
+        assert_eq!(parsed.from().ok().as_deref(), Some(&from));
         assert_eq!(parsed.vias_all(), vias);
         let answered_to = parsed.to().expect("the response's To parses");
         assert!(answered_to.uri.equivalent(&to.uri));
@@ -120,10 +129,10 @@ fn check_request(request: &Request) {
         );
     };
     assert_eq!(again.cseq().ok(), Some(cseq));
-    assert_eq!(again.from().ok(), Some(from));
-    assert_eq!(again.to().ok(), Some(to));
+    assert_eq!(again.from().ok().as_deref(), Some(&from));
+    assert_eq!(again.to().ok().as_deref(), Some(&to));
     assert_eq!(again.vias().ok(), Some(vias));
-    assert_eq!(again.contacts().ok(), Some(contacts));
+    assert_eq!(again.contacts().ok().as_deref(), Some(&contacts));
     assert_eq!(again.call_id(), request.call_id());
     assert_eq!(again.max_forwards(), request.max_forwards());
     assert_eq!(again.expires(), request.expires());
@@ -131,11 +140,12 @@ fn check_request(request: &Request) {
 }
 
 fn check_response(response: &Response) {
-    let top = response.top_via().expect("a parsed response has a Via");
+    let top = response.top_via().expect("a parsed response has a Via").into_owned();
     assert_eq!(response.vias_all().first(), Some(&top));
     let cseq = response.cseq().expect("a parsed response has a CSeq");
-    let from = response.from().expect("a parsed response has a From");
-    let to = response.to().expect("a parsed response has a To");
+    let from = response.from().expect("a parsed response has a From").into_owned();
+    let to = response.to().expect("a parsed response has a To").into_owned();
+    assert_kept_is_fresh(&response.headers, &from, &to, &top);
     let written = response.to_bytes();
     let Ok(Message::Response(again)) = Message::parse(written.clone(), &ROOMY) else {
         panic!(
@@ -144,9 +154,18 @@ fn check_response(response: &Response) {
         );
     };
     assert_eq!(again.cseq().ok(), Some(cseq));
-    assert_eq!(again.from().ok(), Some(from));
-    assert_eq!(again.to().ok(), Some(to));
-    assert_eq!(again.top_via().ok(), Some(top));
+    assert_eq!(again.from().ok().as_deref(), Some(&from));
+    assert_eq!(again.to().ok().as_deref(), Some(&to));
+    assert_eq!(again.top_via().ok().as_deref(), Some(&top));
+}
+
+/// The values the parser kept for the accessors are those a fresh parse of the lines gives.
+fn assert_kept_is_fresh(headers: &Headers, from: &NameAddr, to: &NameAddr, top: &Via) {
+    let line = |name| headers.get(&name).expect("validated header present");
+    assert_eq!(NameAddr::parse(line(HeaderName::From)).ok().as_ref(), Some(from));
+    assert_eq!(NameAddr::parse(line(HeaderName::To)).ok().as_ref(), Some(to));
+    let first_via = headers.values(&HeaderName::Via).into_iter().next();
+    assert_eq!(first_via.and_then(|v| Via::parse(&v).ok()).as_ref(), Some(top));
 }
 
 /// Every Via of a response (the crate has `vias` on requests only).
