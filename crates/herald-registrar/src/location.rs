@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use herald_sip::{NameAddr, Uri};
 use herald_transport::{FlowId, Source};
 use parking_lot::RwLock;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// What identifies a binding within an AOR: the `+sip.instance` (with `reg-id`) when
@@ -81,7 +81,9 @@ pub struct MemoryLocation {
 struct Shard {
     by_aor: HashMap<String, Vec<Binding>>,
     /// flow -> AORs with a binding over it, so a closed connection is cleaned in O(bindings on it).
-    by_flow: HashMap<FlowId, Vec<String>>,
+    /// A set: one connection may carry thousands of users (an edge server, a load
+    /// generator), and each of their refreshes checks membership.
+    by_flow: HashMap<FlowId, HashSet<String>>,
 }
 
 const SHARDS: usize = 32;
@@ -113,8 +115,8 @@ impl Shard {
     fn index_flow(&mut self, flow: Option<FlowId>, aor: &str) {
         if let Some(flow) = flow {
             let aors = self.by_flow.entry(flow).or_default();
-            if !aors.iter().any(|a| a == aor) {
-                aors.push(aor.to_owned());
+            if !aors.contains(aor) {
+                aors.insert(aor.to_owned());
             }
         }
     }
@@ -128,7 +130,7 @@ impl Shard {
             return;
         }
         if let Some(aors) = self.by_flow.get_mut(&flow) {
-            aors.retain(|a| a != aor);
+            aors.remove(aor);
             if aors.is_empty() {
                 self.by_flow.remove(&flow);
             }
