@@ -14,9 +14,9 @@
 //!
 //! A registrar's flow: no or non-Digest credentials → [`challenge`] with a nonce from
 //! [`NonceManager::issue`]; otherwise [`parse_credentials`], check the realm, the uri and
-//! [`NonceManager::check`] (`record = false`), look up HA1, [`verify_response`], then
-//! `check` again with `record = true` and act on that result (Stale → challenge with
-//! `stale=true`).
+//! [`NonceManager::verify`] (Stale → challenge with `stale=true`), look up HA1,
+//! [`verify_response`], then [`NonceManager::record`] and act on that result.
+//! ([`NonceManager::check`] does either step in one call, decoding the nonce each time.)
 
 #![warn(missing_docs)]
 
@@ -31,5 +31,5 @@ pub mod response;
 pub use algorithm::Algorithm;
 pub use challenge::challenge;
 pub use credentials::{Credentials, CredentialsError, parse_credentials};
-pub use nonce::{NonceCheck, NonceManager};
+pub use nonce::{NonceCheck, NonceManager, VerifiedNonce};
 pub use response::{expected_response, ha1, userhash, verify_response};

@@ -52,6 +52,13 @@ pub struct NonceManager {
     replay: ReplayGuard,
 }
 
+/// A nonce [`NonceManager::verify`] found genuine, fresh and not replayed, waiting for
+/// [`NonceManager::record`] once the digest response checked out.
+pub struct VerifiedNonce {
+    presentation: Presentation,
+    now_ms: u64,
+}
+
 impl NonceManager {
     /// A manager with a random per-process secret: nonces do not survive a restart.
     pub fn new(lifetime: Duration) -> Self {
@@ -127,17 +134,53 @@ impl NonceManager {
         record: bool,
         now: SystemTime,
     ) -> NonceCheck {
+        match self.verify_at(nonce, client, nc, now) {
+            Ok(verified) if record => {
+                self.replay
+                    .check(&verified.presentation, true, verified.now_ms)
+            }
+            Ok(_) => NonceCheck::Valid,
+            Err(check) => check,
+        }
+    }
+
+    /// [`check`](Self::check) without recording, keeping what a later
+    /// [`record`](Self::record) needs: the nonce is decoded and its MAC computed once
+    /// for both steps.
+    pub fn verify(
+        &self,
+        nonce: &str,
+        client: IpAddr,
+        nc: Option<u32>,
+    ) -> Result<VerifiedNonce, NonceCheck> {
+        self.verify_at(nonce, client, nc, SystemTime::now())
+    }
+
+    /// Records the nonce-count of a nonce [`verify`](Self::verify) accepted: the result
+    /// of `check(.., record = true)` (the count may have been used since).
+    pub fn record(&self, verified: &VerifiedNonce) -> NonceCheck {
+        self.replay
+            .check(&verified.presentation, true, verified.now_ms)
+    }
+
+    fn verify_at(
+        &self,
+        nonce: &str,
+        client: IpAddr,
+        nc: Option<u32>,
+        now: SystemTime,
+    ) -> Result<VerifiedNonce, NonceCheck> {
         let Some((issued_ms, salt, mac)) = decode_nonce(nonce) else {
-            return NonceCheck::Invalid;
+            return Err(NonceCheck::Invalid);
         };
         let expected = self.nonce_mac(issued_ms, &salt, client);
         if !bool::from(expected.ct_eq(&mac)) {
-            return NonceCheck::Invalid;
+            return Err(NonceCheck::Invalid);
         }
         let now_ms = epoch_ms(now);
         // A nonce from the future only means the clock stepped back; count it as just issued.
         if now_ms.saturating_sub(issued_ms) > self.lifetime_ms {
-            return NonceCheck::Stale;
+            return Err(NonceCheck::Stale);
         }
         let presentation = Presentation {
             key: mac,
@@ -145,7 +188,13 @@ impl NonceManager {
             expires_ms: issued_ms.saturating_add(self.lifetime_ms),
             nc,
         };
-        self.replay.check(&presentation, record, now_ms)
+        match self.replay.check(&presentation, false, now_ms) {
+            NonceCheck::Valid => Ok(VerifiedNonce {
+                presentation,
+                now_ms,
+            }),
+            other => Err(other),
+        }
     }
 
     /// The opaque value to send with challenges (constant per process; derived from the secret).
@@ -242,6 +291,30 @@ mod tests {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         );
         assert!(nonce.starts_with("00000123456789ab"), "{nonce}");
+    }
+
+    #[test]
+    fn verify_then_record_burns_the_count_once() {
+        let m = manager();
+        let nonce = m.issue(CLIENT);
+        let first = m
+            .verify(&nonce, CLIENT, Some(1))
+            .expect("fresh nonce verifies");
+        // Verifying records nothing: the same count verifies again.
+        let again = m.verify(&nonce, CLIENT, Some(1)).expect("not yet recorded");
+        assert_eq!(m.record(&first), NonceCheck::Valid);
+        // Of two requests verified with the same count, only the first records.
+        assert_eq!(m.record(&again), NonceCheck::Replayed);
+        assert!(matches!(
+            m.verify(&nonce, CLIENT, Some(1)),
+            Err(NonceCheck::Replayed)
+        ));
+        assert!(m.verify(&nonce, CLIENT, Some(2)).is_ok());
+        let other = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+        assert!(matches!(
+            m.verify(&nonce, other, Some(3)),
+            Err(NonceCheck::Invalid)
+        ));
     }
 
     #[test]

@@ -176,15 +176,15 @@ impl Authenticator {
         if !self.algorithms.contains(&creds.algorithm) {
             return AuthOutcome::Challenge(self.challenge(kind, realm, client, false));
         }
-        match self.nonces.check(&creds.nonce, client, creds.nc, false) {
-            NonceCheck::Valid => {}
-            NonceCheck::Stale => {
+        let nonce = match self.nonces.verify(&creds.nonce, client, creds.nc) {
+            Ok(nonce) => nonce,
+            Err(NonceCheck::Stale) => {
                 return AuthOutcome::Challenge(self.challenge(kind, realm, client, true));
             }
-            NonceCheck::Invalid | NonceCheck::Replayed => {
+            Err(_) => {
                 return AuthOutcome::Challenge(self.challenge(kind, realm, client, false));
             }
-        }
+        };
         let now = Instant::now();
         // Everything up to the verdict is the same work whether the user exists, the
         // password is right or the pair is locked: only the verdict differs.
@@ -209,7 +209,7 @@ impl Authenticator {
             return AuthOutcome::Forbidden;
         }
         // Only now burn the nonce count: a wrong guess must not lock a real client out.
-        match self.nonces.check(&creds.nonce, client, creds.nc, true) {
+        match self.nonces.record(&nonce) {
             NonceCheck::Valid => match user {
                 Some(u) => {
                     self.lockout.record_success(&creds.username, client);

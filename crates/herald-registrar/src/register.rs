@@ -296,16 +296,33 @@ fn binding_key(contact: &NameAddr) -> BindingKey {
             reg_id,
         };
     }
-    BindingKey::Contact(contact.uri.to_string())
+    // Written straight into the key (Display would format into a buffer, then copy).
+    let mut out = Vec::with_capacity(64);
+    contact.uri.write_to(&mut out);
+    BindingKey::Contact(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
-/// RFC 1123 date for the Date header of a REGISTER response (RFC 3261 §20.17).
-fn httpdate_now() -> String {
+/// RFC 1123 date for the Date header of a REGISTER response (RFC 3261 §20.17),
+/// formatted once per second per thread: every answer carries one.
+fn httpdate_now() -> SipStr {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, SipStr)>> = const { std::cell::RefCell::new(None) };
+    }
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format_http_date(secs)
+    LAST.with_borrow_mut(|last| match last {
+        Some((at, text)) if *at == secs => text.clone(),
+        _ => {
+            let text = SipStr::from(format_http_date(secs));
+            *last = Some((secs, text.clone()));
+            text
+        }
+    })
 }
 
 fn format_http_date(secs: u64) -> String {

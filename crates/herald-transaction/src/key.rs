@@ -210,13 +210,16 @@ fn legacy_server_key(req: &Request, method: Method) -> Result<TransactionKey, Pa
 /// sent-by as `host[:port]`; domain names compare case-insensitively (§19.1.4 rules for
 /// hosts), so they are lower-cased.
 fn push_sent_by(out: &mut String, host: &Host, port: Option<u16>) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail; formatting in place spares a String per field.
     match host {
         Host::Domain(name) => out.extend(name.chars().map(|c| c.to_ascii_lowercase())),
-        Host::Ip(ip) => out.push_str(&ip.to_string()),
+        Host::Ip(ip) => {
+            let _ = write!(out, "{ip}");
+        }
     }
     if let Some(port) = port {
-        out.push(':');
-        out.push_str(&port.to_string());
+        let _ = write!(out, ":{port}");
     }
 }
 
