@@ -32,6 +32,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SIPP = HERE / "sipp"
+# SIPp's socket buffers (its -buff_size; its default is 64 KiB). With the default, SIPp's
+# own receive queue overflowed when a server answered a burst faster than SIPp read it, and
+# SIPp counted the answers the kernel dropped as retransmissions: the load generator's
+# limit, not the server's. Both servers get the same buffers; the kernel's drops are
+# recorded per step (rcvbuf_errors) so the figure stays visible.
+SIPP_BUFFER = 4 * 1024 * 1024
 DOMAIN = "bench.test"
 TCK = os.sysconf("SC_CLK_TCK")
 
@@ -210,6 +216,7 @@ class Step:
     p50_ms: float | None = None
     p99_ms: float | None = None
     label: str = "ladder"
+    rcvbuf_errors: int | None = None
 
     def row(self) -> dict:
         return self.__dict__.copy()
@@ -243,6 +250,15 @@ def rtt_percentiles(folder: Path) -> tuple[float | None, float | None]:
     return q(0.50), q(0.99)
 
 
+def udp_rcvbuf_errors() -> int | None:
+    """The host's count of UDP datagrams dropped because a socket's receive queue was full."""
+    try:
+        lines = [line.split() for line in open("/proc/net/snmp") if line.startswith("Udp:")]
+        return int(lines[1][lines[0].index("RcvbufErrors")])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_sipp_step(server: Server, out: Path, test: str, transport: str, run: int, rate: int,
                   duration: int, scenario: str, inf: Path, requests_per_call: int,
                   label: str = "ladder", extra: list[str] | None = None) -> Step:
@@ -252,7 +268,9 @@ def run_sipp_step(server: Server, out: Path, test: str, transport: str, run: int
     cmd = ["sipp", f"127.0.0.1:{server.port}", "-sf", str(SIPP / scenario), "-t", f"{transport[0]}1",
            "-i", "127.0.0.1", "-p", str(UAC_PORT), "-inf", str(inf), "-r", str(rate), "-m", str(calls),
            "-recv_timeout", "5000", "-timeout", f"{duration + 30}s", "-nostdin",
-           "-default_behaviors", "all,-bye", "-trace_stat", "-stf", "stat.csv", *(extra or [])]
+           "-default_behaviors", "all,-bye", "-trace_stat", "-stf", "stat.csv",
+           "-buff_size", str(SIPP_BUFFER), *(extra or [])]
+    drops0 = udp_rcvbuf_errors()
     c0 = server.cpu_s()
     t0 = time.monotonic()
     try:
@@ -262,6 +280,8 @@ def run_sipp_step(server: Server, out: Path, test: str, transport: str, run: int
         pass
     elapsed = time.monotonic() - t0
     cpu = server.cpu_s() - c0
+    drops1 = udp_rcvbuf_errors()
+    drops = drops1 - drops0 if drops0 is not None and drops1 is not None else None
     ok, failed, created = sipp_stat(folder / "stat.csv")
     achieved = ok / elapsed if elapsed > 0 else 0.0
     passed = failed < 0.01 * calls and created >= calls and achieved >= 0.95 * rate
@@ -270,11 +290,12 @@ def run_sipp_step(server: Server, out: Path, test: str, transport: str, run: int
     p50, p99 = rtt_percentiles(folder) if extra and "-trace_rtt" in extra else (None, None)
     step = Step(server.name, test, transport, run, rate, calls, ok, failed, created, round(elapsed, 2),
                 round(achieved, 1), passed, round(cpu, 3), requests,
-                round(per10k, 4) if per10k is not None else None, p50, p99, label)
+                round(per10k, 4) if per10k is not None else None, p50, p99, label, drops)
     verdict = "pass" if passed else "FAIL"
     lat = f" p50 {p50} ms p99 {p99} ms" if p50 is not None else ""
     log(f"  {server.name:8} {test} {transport} {label} run {run}: {rate}/s -> {verdict} achieved "
-        f"{achieved:.0f}/s failed {failed}/{calls} cpu {cpu:.2f}s ({step.cpu_s_per_10k} s/10k req){lat}")
+        f"{achieved:.0f}/s failed {failed}/{calls} cpu {cpu:.2f}s ({step.cpu_s_per_10k} s/10k req){lat}"
+        f" udp rcvbuf drops {drops}")
     return step
 
 
@@ -402,6 +423,7 @@ class Harness:
                "-oocsf", str(SIPP / "message_uas.xml"), "-t", f"{transport[0]}1", "-i", "127.0.0.1",
                "-p", str(UAS_PORT), "-inf", str(files["inf"]), "-r", "1000", "-m", str(self.users),
                "-l", str(self.users + 10), "-d", "36000000", "-recv_timeout", "10000", "-nostdin",
+               "-buff_size", str(SIPP_BUFFER),
                "-trace_logs", "-log_file", str(logf), "-trace_err", "-error_file", str(folder / "uas.err")]
         proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
