@@ -134,12 +134,8 @@ impl NonceManager {
         record: bool,
         now: SystemTime,
     ) -> NonceCheck {
-        match self.verify_at(nonce, client, nc, now) {
-            Ok(verified) if record => {
-                self.replay
-                    .check(&verified.presentation, true, verified.now_ms)
-            }
-            Ok(_) => NonceCheck::Valid,
+        match self.presentation_at(nonce, client, nc, now) {
+            Ok((presentation, now_ms)) => self.replay.check(&presentation, record, now_ms),
             Err(check) => check,
         }
     }
@@ -170,6 +166,25 @@ impl NonceManager {
         nc: Option<u32>,
         now: SystemTime,
     ) -> Result<VerifiedNonce, NonceCheck> {
+        let (presentation, now_ms) = self.presentation_at(nonce, client, nc, now)?;
+        match self.replay.check(&presentation, false, now_ms) {
+            NonceCheck::Valid => Ok(VerifiedNonce {
+                presentation,
+                now_ms,
+            }),
+            other => Err(other),
+        }
+    }
+
+    /// The nonce decoded, its MAC checked against `client` and its age against the
+    /// lifetime: everything but the replay table, with the clock in epoch ms.
+    fn presentation_at(
+        &self,
+        nonce: &str,
+        client: IpAddr,
+        nc: Option<u32>,
+        now: SystemTime,
+    ) -> Result<(Presentation, u64), NonceCheck> {
         let Some((issued_ms, salt, mac)) = decode_nonce(nonce) else {
             return Err(NonceCheck::Invalid);
         };
@@ -188,13 +203,7 @@ impl NonceManager {
             expires_ms: issued_ms.saturating_add(self.lifetime_ms),
             nc,
         };
-        match self.replay.check(&presentation, false, now_ms) {
-            NonceCheck::Valid => Ok(VerifiedNonce {
-                presentation,
-                now_ms,
-            }),
-            other => Err(other),
-        }
+        Ok((presentation, now_ms))
     }
 
     /// The opaque value to send with challenges (constant per process; derived from the secret).

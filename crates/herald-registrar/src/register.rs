@@ -296,13 +296,7 @@ fn binding_key(contact: &NameAddr) -> BindingKey {
             reg_id,
         };
     }
-    // Written straight into the key (Display would format into a buffer, then copy).
-    let mut out = Vec::with_capacity(64);
-    contact.uri.write_to(&mut out);
-    BindingKey::Contact(
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    )
+    BindingKey::Contact(contact.uri.to_string())
 }
 
 /// RFC 1123 date for the Date header of a REGISTER response (RFC 3261 §20.17),
