@@ -7,7 +7,7 @@ use crate::loops::LoopDetector;
 use crate::prepare;
 use crate::wire::Wire;
 use herald_sip::{HeaderName, Method, Request, Response, Uri, response};
-use herald_transaction::TransactionKey;
+use herald_transaction::{KeyHash, TransactionKey};
 use herald_transport::{FlowId, ListenSpec};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ pub struct Proxy {
     pub(crate) addrs: LocalAddresses,
     pub(crate) dialogs: DialogTable,
     /// Forks of INVITE server transactions, woken by the upstream CANCEL.
-    pub(crate) cancels: Mutex<HashMap<TransactionKey, Arc<Notify>>>,
+    pub(crate) cancels: Mutex<HashMap<TransactionKey, Arc<Notify>, KeyHash>>,
     /// To tag of responses the proxy makes itself (408, 487, 500...).
     pub(crate) tag: String,
     pub(crate) config: ProxyConfig,
@@ -57,7 +57,7 @@ impl Proxy {
             tokens: FlowTokens::new(),
             addrs: LocalAddresses::new(listeners, config.advertise.clone()),
             dialogs: DialogTable::default(),
-            cancels: Mutex::new(HashMap::new()),
+            cancels: Mutex::new(HashMap::default()),
             tag: format!("{:016x}", rand::random::<u64>()),
             config,
         }

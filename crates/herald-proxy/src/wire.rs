@@ -3,7 +3,7 @@
 //! them. Every outgoing message of the server passes here.
 use bytes::Bytes;
 use herald_sip::{Request, Response};
-use herald_transaction::{Output, TransactionError, TransactionKey, TransactionManager};
+use herald_transaction::{KeyHash, Output, TransactionError, TransactionKey, TransactionManager};
 use herald_transport::{Target, TransportHandle};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ type BranchSender = mpsc::UnboundedSender<(usize, BranchEvent)>;
 pub struct Wire {
     tm: Arc<TransactionManager<Target>>,
     transport: TransportHandle,
-    clients: Mutex<HashMap<TransactionKey, (usize, BranchSender)>>,
+    clients: Mutex<HashMap<TransactionKey, (usize, BranchSender), KeyHash>>,
 }
 
 impl Wire {
@@ -35,7 +35,7 @@ impl Wire {
         Wire {
             tm,
             transport,
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::default()),
         }
     }
 

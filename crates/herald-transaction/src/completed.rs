@@ -7,7 +7,7 @@
 //! full state machine with its timer entries would hold several times the memory.
 //! Timer J is the same for all of them, so they expire in the order they completed:
 //! a queue stands in for the timer heap.
-use crate::key::TransactionKey;
+use crate::key::{KeyHash, TransactionKey};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -23,7 +23,7 @@ struct Held {
 /// Final responses kept for retransmissions, by transaction key.
 #[derive(Debug, Default)]
 pub(crate) struct Completed {
-    held: HashMap<TransactionKey, Held>,
+    held: HashMap<TransactionKey, Held, KeyHash>,
     /// (Timer J, key) in the order the transactions completed.
     expiry: VecDeque<(Instant, TransactionKey)>,
 }

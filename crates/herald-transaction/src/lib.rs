@@ -41,7 +41,7 @@ mod timers;
 
 pub use branch::new_branch;
 pub use error::TransactionError;
-pub use key::TransactionKey;
+pub use key::{KeyHash, KeyHasher, TransactionKey};
 pub use layer::TransactionLayer;
 pub use manager::{OutputSink, TransactionManager};
 pub use output::{Incoming, Output};

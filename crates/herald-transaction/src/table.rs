@@ -5,7 +5,7 @@
 //! entries of a transaction whose deadline moved or that ended.
 use crate::{
     client::ClientTransaction,
-    key::TransactionKey,
+    key::{KeyHash, TransactionKey},
     machine::Step,
     server::ServerTransaction,
     timer_queue::{TimerEntry, TimerQueue},
@@ -52,7 +52,7 @@ pub(crate) struct SlotId(u32);
 pub(crate) struct Table<C> {
     slots: Vec<Slot<C>>,
     free: Vec<u32>,
-    index: HashMap<TransactionKey, u32>,
+    index: HashMap<TransactionKey, u32, KeyHash>,
     timers: TimerQueue,
 }
 
@@ -61,7 +61,7 @@ impl<C> Default for Table<C> {
         Table {
             slots: Vec::new(),
             free: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             timers: TimerQueue::default(),
         }
     }
