@@ -354,6 +354,8 @@ class Harness:
     duration: int
     pause: float
     quick: bool
+    # Which servers the SIPp tests run ("--servers"); both unless narrowed for a profile.
+    servers: tuple[str, ...] = ("herald", "kamailio")
     steps: list[Step] = field(default_factory=list)
     results: dict = field(default_factory=dict)
 
@@ -365,7 +367,7 @@ class Harness:
     def sipp_test(self, test: str, transport: str, rates: list[int], files: dict[str, Path]) -> None:
         key = f"{test}_{transport}"
         res: dict = {"rates": rates, "servers": {}}
-        for which in ("herald", "kamailio"):
+        for which in self.servers:
             server = self.start(which, key, files)
             uas = None
             try:
@@ -769,6 +771,8 @@ def main() -> int:
     ap.add_argument("--tests", default="register,message,presence,connections")
     ap.add_argument("--transports", default="udp,tcp")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--servers", default="herald,kamailio",
+                    help="servers the REGISTER and MESSAGE tests run (a subset gives no ratio)")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--users", type=int, default=10_000)
     ap.add_argument("--write-doc", action="store_true", help="write BENCHMARKS.md and bench/benchmarks.png")
@@ -784,7 +788,8 @@ def main() -> int:
     env = environment(args.herald_bin)
     log(f"harness: {env}; results in {out}")
     h = Harness(out, args.herald_bin, args.load_bin, args.users, args.runs, args.duration,
-                1.0 if args.quick else 3.0, args.quick)
+                1.0 if args.quick else 3.0, args.quick,
+                tuple(s.strip() for s in args.servers.split(",") if s.strip()))
     files = write_users(out, args.users)
     tests = [t.strip() for t in args.tests.split(",") if t.strip()]
     transports = [t.strip() for t in args.transports.split(",") if t.strip()]
