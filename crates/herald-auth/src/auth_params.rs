@@ -112,6 +112,18 @@ impl<'a> Iterator for AuthParams<'a> {
 /// Raw CR/LF are refused: header folding is undone before a value reaches this crate, and
 /// a line break left inside a quoted value would otherwise change what gets hashed.
 fn read_quoted_rest(s: &str) -> Result<(Cow<'_, str>, &str), &'static str> {
+    // Almost every value (nonce, response, uri, username) has no escape: find its closing
+    // quote byte-wise. The bytes looked for are ASCII, so where one is found is a char
+    // boundary; an escape or a control character first takes the char-wise path below.
+    let stop = s
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || is_forbidden_in_quotes(b));
+    if let Some(end) = stop
+        && s.as_bytes().get(end) == Some(&b'"')
+        && let (Some(content), Some(rest)) = (s.get(..end), s.get(end + 1..))
+    {
+        return Ok((Cow::Borrowed(content), rest));
+    }
     let mut unescaped: Option<String> = None;
     let mut chars = s.char_indices();
     while let Some((index, c)) = chars.next() {
@@ -144,6 +156,11 @@ fn read_quoted_rest(s: &str) -> Result<(Cow<'_, str>, &str), &'static str> {
         }
     }
     Err("unterminated quoted-string")
+}
+
+/// A control character other than HT: refused inside a quoted-string.
+fn is_forbidden_in_quotes(b: u8) -> bool {
+    b.is_ascii_control() && b != b'\t'
 }
 
 /// Skips linear white space: SP, HT, and a line break only when folded (followed by SP/HT).
