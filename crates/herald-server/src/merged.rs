@@ -10,10 +10,10 @@
 //! the older one whole when the current one is a window old or full, instead of
 //! scanning entries for their age.
 use herald_sip::{Method, NameAddr, Request};
-use herald_transaction::TransactionKey;
+use herald_transaction::{KeyHash, TransactionKey};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::time::{Duration, Instant};
 
 /// How long a request is remembered at least: a transaction's lifetime on UDP (64*T1).
@@ -29,28 +29,8 @@ const SHARDS: usize = 16;
 /// keys, so a client can neither aim at another's entry nor flood one bucket.
 type Fingerprint = (u64, u64);
 
-/// Hashes a [`Fingerprint`] to its first half: it is already a keyed hash.
-#[derive(Default)]
-struct FirstHalf(u64);
-
-impl Hasher for FirstHalf {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only reached if the key type changes; stays correct, if slower.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        if self.0 == 0 {
-            self.0 = n;
-        }
-    }
-}
-
-type Table = HashMap<Fingerprint, u64, BuildHasherDefault<FirstHalf>>;
+/// The fingerprint is already keyed: its two halves are only combined.
+type Table = HashMap<Fingerprint, u64, KeyHash>;
 
 struct Shard {
     current: Table,
