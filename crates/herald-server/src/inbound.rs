@@ -29,10 +29,9 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    /// A message the transport received, taken from a worker queue it entered at
-    /// `queued_at`.
-    pub async fn on_message(&self, source: Source, data: Bytes, queued_at: Instant) {
-        self.overload.note_queue_delay(queued_at, Instant::now());
+    /// A message the transport received at `received`, taken from a worker queue.
+    pub async fn on_message(&self, source: Source, data: Bytes, received: Instant) {
+        self.overload.note_queue_delay(received, Instant::now());
         match Message::parse(data, &self.limits) {
             Ok(Message::Request(req)) => self.on_request(req, source).await,
             Ok(Message::Response(resp)) => {

@@ -5,9 +5,9 @@
 //! the backlog drains by itself.
 //!
 //! Two signs of overload, either enough:
-//! - requests waited too long in a worker queue (CPU, or a store that answers slowly
-//!   to requests handled in the worker: REGISTER), or the transport's event queue is
-//!   backing up;
+//! - requests waited too long between the transport and their worker (CPU, or a store
+//!   that answers slowly to requests handled in the worker: REGISTER), or a worker's
+//!   queue is three quarters full;
 //! - too many requests are being handled by service tasks at once (PUBLISH, SUBSCRIBE,
 //!   MESSAGE, INVITE run in tasks of their own, so a slow store or slow endpoints show
 //!   up as tasks piling up, not as queue delay).
@@ -26,9 +26,6 @@ pub struct OverloadConfig {
     /// behind. UDP clients retransmit after 500 ms: waiting longer than that only
     /// multiplies the load. Default 200 ms.
     pub max_queue_delay: Duration,
-    /// Transport events waiting for the dispatcher above which the server is behind.
-    /// Default 4096.
-    pub max_event_backlog: usize,
     /// Requests handled by service tasks at once above which new out-of-dialog
     /// requests are refused. Each holds a transaction and some state (a few KiB), so
     /// this also bounds memory. Default 20 000.
@@ -44,7 +41,6 @@ impl Default for OverloadConfig {
     fn default() -> Self {
         OverloadConfig {
             max_queue_delay: Duration::from_millis(200),
-            max_event_backlog: 4096,
             max_in_flight: 20_000,
             hold: Duration::from_secs(1),
             retry_after_secs: 2..=6,
@@ -63,7 +59,7 @@ pub struct OverloadStats {
     pub in_flight: usize,
 }
 
-/// The overload state shared by the dispatcher, the workers and the router.
+/// The overload state shared by the workers and the router.
 pub struct Overload {
     config: OverloadConfig,
     epoch: Instant,
@@ -116,9 +112,11 @@ impl Overload {
         }
     }
 
-    /// The dispatcher saw `waiting` transport events behind the one it took.
-    pub fn note_event_backlog(&self, waiting: usize, now: Instant) {
-        if waiting > self.config.max_event_backlog {
+    /// A worker saw `waiting` events behind the one it took, in a queue of `capacity`.
+    /// A queue three quarters full is behind before any wait grows long: a burst that
+    /// fills the rest is dropped (UDP) or stalls its connections (TCP).
+    pub fn note_event_backlog(&self, waiting: usize, capacity: usize, now: Instant) {
+        if waiting.saturating_mul(4) > capacity.saturating_mul(3) {
             self.behind(now);
         }
     }
@@ -183,7 +181,7 @@ mod tests {
         let o = overload(10);
         let now = Instant::now();
         o.note_queue_delay(now, now + Duration::from_millis(150));
-        o.note_event_backlog(4096, now);
+        o.note_event_backlog(768, 1024, now);
         assert!(!o.shedding(now + Duration::from_millis(150)));
         assert_eq!(o.stats().episodes, 0);
     }
@@ -198,12 +196,12 @@ mod tests {
         assert!(o.shedding(seen + Duration::from_millis(999)));
         assert!(!o.shedding(seen + Duration::from_millis(1001)));
         // Seen again while shedding: the same episode, extended.
-        o.note_event_backlog(5000, seen + Duration::from_millis(500));
+        o.note_event_backlog(769, 1024, seen + Duration::from_millis(500));
         assert!(o.shedding(seen + Duration::from_millis(1400)));
         assert_eq!(o.stats().episodes, 1);
         // And again after recovering: a second episode.
         let later = seen + Duration::from_secs(10);
-        o.note_event_backlog(5000, later);
+        o.note_event_backlog(1024, 1024, later);
         assert_eq!(o.stats().episodes, 2);
     }
 

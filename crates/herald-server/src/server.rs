@@ -1,6 +1,6 @@
-//! Start-up and the event loop: transport events are spread over worker tasks by
-//! source address (so one client's requests stay in order while different clients are
-//! served in parallel); background tasks expire bindings and clean up closed flows.
+//! Start-up and the workers: the transport spreads its events over one queue per worker
+//! by source address (so one client's requests stay in order while different clients
+//! are served in parallel); background tasks expire bindings and clean up closed flows.
 use crate::config::ServerConfig;
 use crate::inbound::Inbound;
 use crate::overload::{Overload, OverloadStats};
@@ -13,8 +13,7 @@ use herald_registrar::{Authenticator, LocationService, MemoryLocation, Registrar
 use herald_sip::message::ParseLimits;
 use herald_store::SharedStore;
 use herald_transaction::{Output, Timers, TransactionManager};
-use herald_transport::{Event, ListenSpec, Source, Target, TransportError, TransportHandle};
-use std::hash::{Hash, Hasher};
+use herald_transport::{Event, ListenSpec, Target, TransportError, TransportHandle};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -45,10 +44,6 @@ pub struct Server {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Per-worker queue depth; a full queue makes the dispatcher wait (back-pressure to
-/// the transport, which drops UDP and stops reading TCP).
-const WORKER_QUEUE: usize = 1024;
-
 /// How often a drain looks at the requests still in service tasks.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
 /// After the last service task, a moment for the requests the workers answer
@@ -75,7 +70,9 @@ impl Server {
             max_message_size: config.transport.max_message_size,
             ..ParseLimits::default()
         };
-        let (transport, events) = herald_transport::start(config.transport.clone()).await?;
+        let (transport, queues) =
+            herald_transport::start_sharded(config.transport.clone(), config.workers.max(1))
+                .await?;
 
         let mut aliases = config.aliases.clone();
         aliases.extend([
@@ -190,18 +187,20 @@ impl Server {
                 wire.dispatch(vec![o]).await;
             }
         }));
-        tasks.push(tokio::spawn(dispatch(
-            events,
-            inbound,
-            FlowCleanup {
-                location: location.clone(),
-                proxy: proxy.clone(),
-                presence: presence.clone(),
-                conference: conference.clone(),
-            },
-            overload.clone(),
-            config.workers.max(1),
-        )));
+        let cleanup = Arc::new(FlowCleanup {
+            location: location.clone(),
+            proxy: proxy.clone(),
+            presence: presence.clone(),
+            conference: conference.clone(),
+        });
+        for events in queues {
+            tasks.push(tokio::spawn(work(
+                events,
+                inbound.clone(),
+                cleanup.clone(),
+                overload.clone(),
+            )));
+        }
         {
             let location = location.clone();
             let presence = presence.clone();
@@ -364,22 +363,6 @@ impl Server {
     }
 }
 
-/// What a worker does: requests from one source go to one worker, in order.
-enum Work {
-    /// A message and when it entered the worker queue (its wait is the overload signal).
-    Message(Source, bytes::Bytes, Instant),
-    Unframeable(Source, bytes::Bytes, String, u16),
-}
-
-async fn send_to_worker(queues: &[mpsc::Sender<Work>], source: Source, work: Work) {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    source.remote.hash(&mut h);
-    let idx = (h.finish() as usize) % queues.len();
-    if queues[idx].send(work).await.is_err() {
-        tracing::error!("worker stopped; dropping message");
-    }
-}
-
 /// What ends with a TCP/TLS flow: the bindings registered over it, and the
 /// subscriptions, conference dialogs and IM sessions that used it.
 struct FlowCleanup {
@@ -405,47 +388,31 @@ impl FlowCleanup {
     }
 }
 
-async fn dispatch(
+/// One worker: the events of the sources the transport gives its queue, in order. A
+/// full queue is back-pressure to the transport, which drops UDP and stops reading TCP.
+async fn work(
     mut events: mpsc::Receiver<Event>,
     inbound: Arc<Inbound>,
-    cleanup: FlowCleanup,
+    cleanup: Arc<FlowCleanup>,
     overload: Arc<Overload>,
-    workers: usize,
 ) {
-    let mut queues = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let (tx, mut rx) = mpsc::channel::<Work>(WORKER_QUEUE);
-        let inbound = inbound.clone();
-        tokio::spawn(async move {
-            while let Some(work) = rx.recv().await {
-                match work {
-                    Work::Message(source, data, queued_at) => {
-                        inbound.on_message(source, data, queued_at).await
-                    }
-                    Work::Unframeable(source, data, reason, status) => {
-                        inbound.on_unframeable(source, data, &reason, status).await
-                    }
-                }
-            }
-        });
-        queues.push(tx);
-    }
+    let capacity = events.max_capacity();
     while let Some(event) = events.recv().await {
         match event {
-            Event::Message { source, data } => {
-                let now = Instant::now();
-                overload.note_event_backlog(events.len(), now);
-                send_to_worker(&queues, source, Work::Message(source, data, now)).await
+            Event::Message {
+                source,
+                data,
+                received,
+            } => {
+                overload.note_event_backlog(events.len(), capacity, Instant::now());
+                inbound.on_message(source, data, received).await
             }
             Event::Unframeable {
                 source,
                 data,
                 reason,
                 status,
-            } => {
-                let work = Work::Unframeable(source, data, reason, status);
-                send_to_worker(&queues, source, work).await
-            }
+            } => inbound.on_unframeable(source, data, &reason, status).await,
             Event::FlowClosed { flow, remote } => cleanup.flow_closed(flow, remote).await,
         }
     }

@@ -191,7 +191,7 @@ where
     };
     tokio::select! {
         biased;
-        permit = shared.events.reserve() => {
+        permit = shared.events_for(source.remote).reserve() => {
             if let Ok(permit) = permit {
                 permit.send(closed);
             }
@@ -199,7 +199,7 @@ where
         // A consumer that stopped reading during shutdown must not block it: deliver
         // if there is room, else drop.
         () = shut_down(&mut shutdown) => {
-            let _ = shared.events.try_send(closed);
+            let _ = shared.events_for(source.remote).try_send(closed);
         }
     }
 }
@@ -217,6 +217,7 @@ where
 {
     let max = shared.config.max_message_size;
     let partial_timeout = shared.config.partial_message_timeout;
+    let events = shared.events_for(source.remote);
     // Messages are split off this buffer and handed out frozen (zero-copy); the
     // allocation is freed when the last of them is dropped.
     let mut buf = BytesMut::new();
@@ -240,7 +241,7 @@ where
                         reason: reason.clone(),
                         status,
                     };
-                    if shared.events.send(event).await.is_err() {
+                    if events.send(event).await.is_err() {
                         return CloseReason::ConsumerGone;
                     }
                     return CloseReason::Framing(reason);
@@ -287,8 +288,12 @@ where
                         return CloseReason::Banned;
                     }
                     // Waiting here is the backpressure: a slow consumer slows readers.
-                    let event = Event::Message { source, data };
-                    if shared.events.send(event).await.is_err() {
+                    let event = Event::Message {
+                        source,
+                        data,
+                        received: std::time::Instant::now(),
+                    };
+                    if events.send(event).await.is_err() {
                         return CloseReason::ConsumerGone;
                     }
                 }

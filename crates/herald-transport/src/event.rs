@@ -1,5 +1,6 @@
 //! What the transport layer reports to its consumer, and how the consumer addresses sends.
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -47,6 +48,9 @@ pub enum Event {
         source: Source,
         /// Exactly one message: start line, headers and body.
         data: Bytes,
+        /// When it was read: how long it then waits for the consumer is the queue delay
+        /// that overload control watches.
+        received: Instant,
     },
     /// Bytes at the front of a stream that cannot be framed (no or bad Content-Length,
     /// headers that never end within the size limit). The connection reads no more

@@ -65,6 +65,35 @@ enum Bound {
 pub async fn start(
     config: TransportConfig,
 ) -> Result<(TransportHandle, mpsc::Receiver<Event>), TransportError> {
+    let (handle, events, _none) = start_queues(config, 1).await?;
+    Ok((handle, events))
+}
+
+/// Like [`start`], with the events spread over `queues` receivers (at least one) of
+/// `config.event_queue / queues` events each, for as many consumers working in
+/// parallel. Everything from one peer address (its messages, the end of its
+/// connection) goes to the same receiver, in order. Taking events straight from the
+/// transport saves the consumer a task that only passes them on.
+pub async fn start_sharded(
+    config: TransportConfig,
+    queues: usize,
+) -> Result<(TransportHandle, Vec<mpsc::Receiver<Event>>), TransportError> {
+    let (handle, first, rest) = start_queues(config, queues).await?;
+    Ok((handle, std::iter::once(first).chain(rest).collect()))
+}
+
+/// The first receiver apart, so that there always is one.
+async fn start_queues(
+    config: TransportConfig,
+    queues: usize,
+) -> Result<
+    (
+        TransportHandle,
+        mpsc::Receiver<Event>,
+        Vec<mpsc::Receiver<Event>>,
+    ),
+    TransportError,
+> {
     let server_tls = tls::ServerTls::new(&config)?;
     let tls_connector = TlsConnector::from(tls::client_config(&config)?);
 
@@ -102,7 +131,12 @@ pub async fn start(
         });
     }
 
-    let (events, receiver) = mpsc::channel(config.event_queue.max(1));
+    let queues = queues.max(1);
+    let capacity = (config.event_queue / queues).max(1);
+    let (first_events, first) = mpsc::channel(capacity);
+    let (more_events, rest): (Vec<_>, Vec<_>) =
+        (1..queues).map(|_| mpsc::channel(capacity)).unzip();
+    let events: Vec<_> = std::iter::once(first_events).chain(more_events).collect();
     let (shutdown, _) = watch::channel(false);
     let udp = bound
         .iter()
@@ -120,7 +154,7 @@ pub async fn start(
         limiter: ConnectionLimiter::new(config.max_connections, config.max_connections_per_ip),
         flood,
         counters: Default::default(),
-        events,
+        events: events.into_boxed_slice(),
         shutdown,
         udp,
         local_addrs,
@@ -154,7 +188,7 @@ pub async fn start(
         }
     }
     shared.tasks.lock().extend(tasks);
-    Ok((TransportHandle { shared }, receiver))
+    Ok((TransportHandle { shared }, first, rest))
 }
 
 impl TransportHandle {

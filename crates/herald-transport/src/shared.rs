@@ -37,7 +37,9 @@ pub(crate) struct Shared {
     /// Per-source rate limits and bans; `None` when `config.flood.enabled` is false.
     pub flood: Option<Arc<FloodGuard>>,
     pub counters: Counters,
-    pub events: mpsc::Sender<Event>,
+    /// The consumer's queues; a peer's messages always go to the same one
+    /// ([`Shared::events_for`]).
+    pub events: Box<[mpsc::Sender<Event>]>,
     /// Flips to `true` once, on shutdown; every task watches it.
     pub shutdown: watch::Sender<bool>,
     pub udp: Vec<Arc<UdpEndpoint>>,
@@ -54,6 +56,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The queue for everything from `remote`: one peer's messages, and the end of its
+    /// connection, are seen in order by one consumer.
+    pub(crate) fn events_for(&self, remote: SocketAddr) -> &mpsc::Sender<Event> {
+        // In range: `start_sharded` makes at least one queue, and the index is below
+        // their number.
+        &self.events[queue_index(remote, self.events.len())]
+    }
+
     pub(crate) fn is_shut_down(&self) -> bool {
         *self.shutdown.borrow()
     }
@@ -106,4 +116,47 @@ impl Shared {
 /// the transport is going away).
 pub(crate) async fn shut_down(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|down| *down).await;
+}
+
+/// Spreads peers over `queues` queues. Not keyed: a peer picks its own address and port
+/// anyway, so it can always load one queue; this only has to spread honest peers.
+fn queue_index(remote: SocketAddr, queues: usize) -> usize {
+    if queues <= 1 {
+        return 0;
+    }
+    let ip = match remote.ip() {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            (bits as u64) ^ ((bits >> 64) as u64)
+        }
+    };
+    let mixed = (ip << 16 | u64::from(remote.port())).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The high bits are the well-mixed ones; `queues` is small.
+    ((mixed >> 32) % queues as u64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queue_index;
+    use std::collections::HashSet;
+    use std::net::SocketAddr;
+
+    #[test]
+    fn one_peer_keeps_its_queue_and_peers_spread() {
+        let peer: SocketAddr = "192.0.2.7:5060".parse().expect("address");
+        assert_eq!(queue_index(peer, 1), 0);
+        assert_eq!(queue_index(peer, 64), queue_index(peer, 64));
+        let used: HashSet<usize> = (0..512u16)
+            .map(|port| queue_index(SocketAddr::new(peer.ip(), 40_000 + port), 64))
+            .collect();
+        assert!(
+            used.len() > 48,
+            "512 ports of one host use {} of 64 queues",
+            used.len()
+        );
+        assert!(used.iter().all(|&q| q < 64));
+        let v6: SocketAddr = "[2001:db8::1]:5060".parse().expect("address");
+        assert!(queue_index(v6, 7) < 7);
+    }
 }

@@ -2,7 +2,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
@@ -64,10 +64,11 @@ pub(crate) async fn receive_loop(shared: Arc<Shared>, endpoint: Arc<UdpEndpoint>
                 flow: None,
             },
             data: Bytes::copy_from_slice(payload),
+            received: Instant::now(),
         };
         // Never wait: the kernel buffer, not this task, is where datagrams queue, and
         // a datagram dropped here is one the sender retransmits anyway.
-        match shared.events.try_send(event) {
+        match shared.events_for(remote).try_send(event) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => bump(&shared.counters.datagrams_dropped),
             Err(TrySendError::Closed(_)) => return,

@@ -219,7 +219,7 @@ async fn a_banned_address_loses_its_connections_and_cannot_open_new_ones() {
     // before it).
     neighbour.write_all(&sip_request("n2", "")).await.unwrap();
     loop {
-        if let Event::Message { source, data } = next_event(&mut events).await
+        if let Event::Message { source, data, .. } = next_event(&mut events).await
             && source.remote.ip().to_string() == NEIGHBOUR
         {
             assert_eq!(&data[..], &sip_request("n2", "")[..]);

@@ -58,7 +58,7 @@ pub async fn next_event(events: &mut Receiver<Event>) -> Event {
 
 pub async fn next_message(events: &mut Receiver<Event>) -> (Source, Bytes) {
     match next_event(events).await {
-        Event::Message { source, data } => (source, data),
+        Event::Message { source, data, .. } => (source, data),
         other => panic!("expected a message, got {other:?}"),
     }
 }
