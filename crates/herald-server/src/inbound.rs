@@ -46,7 +46,10 @@ impl Inbound {
                 }
                 self.send_all(out).await;
             }
-            Err(rejected) => self.on_rejected(rejected, source).await,
+            // Boxed, like the other rare branches here: an async fn's future is as large
+            // as its largest branch, and the whole of it is copied as it starts, for
+            // every message.
+            Err(rejected) => Box::pin(self.on_rejected(rejected, source)).await,
         }
     }
 
@@ -109,7 +112,7 @@ impl Inbound {
             }
             // The fork of that INVITE cancels its branches and answers 487.
             Incoming::Cancel { invite: Some(key) } => self.proxy.cancel_upstream(&key),
-            Incoming::StrayAck => self.router.ack(req, source).await,
+            Incoming::StrayAck => Box::pin(self.router.ack(req, source)).await,
             Incoming::Retransmission
             | Incoming::AckAbsorbed
             | Incoming::Cancel { invite: None } => {}
@@ -222,10 +225,11 @@ fn stamp_via(req: &mut Request, source: &Source) -> Result<(), String> {
         return Ok(());
     }
     let mut via = via.into_owned();
-    via.params.set("received", Some(ip.to_string().into()));
+    via.params
+        .set("received", Some(herald_sip::digits::ip_string(ip).into()));
     if wants_rport {
-        via.params
-            .set("rport", Some(source.remote.port().to_string().into()));
+        let port = itoa::Buffer::new().format(source.remote.port()).to_owned();
+        via.params.set("rport", Some(port.into()));
     }
     req.set_top_via(via);
     Ok(())

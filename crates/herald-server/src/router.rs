@@ -86,7 +86,9 @@ impl Router {
     pub async fn route(&self, mut req: Request, source: Source, key: TransactionKey) -> Routed {
         let found = self.proxy.take_own_routes(&mut req, |u| self.is_us(u));
         if found.peers.is_none() && self.conference.owns(&req.uri) {
-            return self.focus(req, source, key).await;
+            // Boxed: the conference focus's future is several KiB, and every request
+            // routed here would otherwise carry (and copy) room for it.
+            return Box::pin(self.focus(req, source, key)).await;
         }
         if found.peers.is_some() {
             if let Err(reject) = checks::check_proxied(&req) {

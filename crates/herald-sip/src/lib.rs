@@ -23,6 +23,7 @@
 
 mod chars;
 pub mod cseq;
+pub mod digits;
 pub mod error;
 mod escape;
 pub mod framing;

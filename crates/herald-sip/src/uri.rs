@@ -8,7 +8,6 @@ use crate::{
 };
 use std::{
     fmt,
-    io::Write,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
 };
 
@@ -62,9 +61,11 @@ impl Host {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Host::Domain(d) => out.extend_from_slice(d.as_bytes()),
-            // Writing into a Vec cannot fail.
-            ip => {
-                let _ = write!(out, "{ip}");
+            Host::Ip(IpAddr::V4(ip)) => crate::digits::push_ip(out, IpAddr::V4(*ip)),
+            Host::Ip(IpAddr::V6(ip)) => {
+                out.push(b'[');
+                crate::digits::push_ip(out, IpAddr::V6(*ip));
+                out.push(b']');
             }
         }
     }
@@ -367,8 +368,8 @@ impl Uri {
                 }
                 self.host.write_to(out);
                 if let Some(port) = self.port {
-                    // Writing into a Vec cannot fail.
-                    let _ = write!(out, ":{port}");
+                    out.push(b':');
+                    crate::digits::push_decimal(out, port);
                 }
                 self.params.write_to(out);
                 if let Some(headers) = &self.headers {

@@ -183,8 +183,8 @@ impl Via {
         out.push(b' ');
         self.host.write_to(out);
         if let Some(port) = self.port {
-            // Writing into a Vec cannot fail.
-            let _ = std::io::Write::write_fmt(out, format_args!(":{port}"));
+            out.push(b':');
+            crate::digits::push_decimal(out, port);
         }
         self.params.write_to(out);
     }

@@ -4,7 +4,6 @@ use crate::{
     header::{HeaderName, Headers},
     message::{Request, Response},
 };
-use std::io::Write;
 
 pub(crate) fn request(req: &Request, out: &mut Vec<u8>) {
     out.reserve(estimate(&req.headers, req.body.len()));
@@ -20,8 +19,9 @@ pub(crate) fn request(req: &Request, out: &mut Vec<u8>) {
 pub(crate) fn response(resp: &Response, out: &mut Vec<u8>) {
     out.reserve(estimate(&resp.headers, resp.body.len()));
     let start = out.len();
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "SIP/2.0 {} ", resp.status);
+    out.extend_from_slice(b"SIP/2.0 ");
+    crate::digits::push_decimal(out, resp.status);
+    out.push(b' ');
     out.extend_from_slice(resp.reason.as_bytes());
     end_line(out, start);
     headers_and_body(&resp.headers, &resp.body, out);
@@ -60,6 +60,8 @@ fn headers_and_body(headers: &Headers, body: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(header.value.as_bytes());
         end_line(out, start);
     }
-    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
+    out.extend_from_slice(b"Content-Length: ");
+    crate::digits::push_decimal(out, body.len());
+    out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
 }

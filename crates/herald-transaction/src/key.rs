@@ -268,16 +268,13 @@ fn legacy_server_key(req: &Request, method: Method) -> Result<TransactionKey, Pa
 /// sent-by as `host[:port]`; domain names compare case-insensitively (§19.1.4 rules for
 /// hosts), so they are lower-cased.
 fn push_sent_by(out: &mut String, host: &Host, port: Option<u16>) {
-    use std::fmt::Write;
-    // Writing to a String cannot fail; formatting in place spares a String per field.
     match host {
         Host::Domain(name) => out.extend(name.chars().map(|c| c.to_ascii_lowercase())),
-        Host::Ip(ip) => {
-            let _ = write!(out, "{ip}");
-        }
+        Host::Ip(ip) => herald_sip::digits::push_ip_str(out, *ip),
     }
     if let Some(port) = port {
-        let _ = write!(out, ":{port}");
+        out.push(':');
+        out.push_str(itoa::Buffer::new().format(port));
     }
 }
 

@@ -224,7 +224,11 @@ impl TransportHandle {
             Target::Addr {
                 transport: transport @ (Transport::Tcp | Transport::Tls),
                 addr,
-            } => outbound::flow_to(&self.shared, transport, addr).await?,
+            } => {
+                // Boxed: connecting is rare, and its future would make every send's
+                // future (copied for each message sent) a KiB larger.
+                Box::pin(outbound::flow_to(&self.shared, transport, addr)).await?
+            }
             Target::Addr {
                 transport: transport @ (Transport::Ws | Transport::Wss),
                 ..
