@@ -3,6 +3,7 @@
 use crate::publications::{Endpoint, Pub};
 use herald_pidf::{Aggregate, EndpointState, aggregate};
 use herald_registrar::{Binding, BindingKey};
+use std::borrow::Borrow;
 
 fn instance_of(b: &Binding) -> Option<&str> {
     match &b.key {
@@ -27,10 +28,14 @@ fn registered_by(e: &Endpoint, b: &Binding) -> bool {
 
 /// The user's aggregated presence from their bindings and publications. A binding
 /// whose endpoint withdrew its publication (and has none now) does not count.
-pub fn aggregate_user(bindings: &[Binding], pubs: &[Pub], withdrawn: &[Endpoint]) -> Aggregate {
+pub fn aggregate_user<B: Borrow<Binding>>(
+    bindings: &[B],
+    pubs: &[Pub],
+    withdrawn: &[Endpoint],
+) -> Aggregate {
     let mut used = vec![false; pubs.len()];
     let mut states = Vec::with_capacity(bindings.len() + pubs.len());
-    for b in bindings {
+    for b in bindings.iter().map(Borrow::borrow) {
         let found = pubs
             .iter()
             .enumerate()

@@ -312,7 +312,7 @@ impl PresenceService {
                 name: c
                     .display_name
                     .clone()
-                    .or_else(|| user.and_then(|u| u.display_name)),
+                    .or_else(|| user.and_then(|u| u.display_name.clone())),
                 instance: previous.map_or_else(
                     || format!("{:012x}", rand::random::<u64>() >> 16),
                     |p| p.instance.clone(),

@@ -12,6 +12,7 @@ use herald_auth::{Algorithm, Credentials, NonceCheck, NonceManager};
 use herald_sip::{HeaderName, Request};
 use herald_store::{SharedStore, User};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Registrars challenge with 401/WWW-Authenticate; proxies and other services with
@@ -54,7 +55,8 @@ pub struct Challenge {
 
 #[derive(Clone, Debug)]
 pub enum AuthOutcome {
-    Authenticated(User),
+    /// Shared with the directory cache: a user is read once, not copied per request.
+    Authenticated(Arc<User>),
     Challenge(Challenge),
     /// Credentials were checked and are wrong, or name no usable account, or the
     /// (username, address) pair is locked out. The same for all of these cases on purpose.
@@ -142,13 +144,13 @@ impl Authenticator {
 
     /// The directory entry of `aor` (cached like the credentials; None when absent or
     /// the store fails).
-    pub async fn lookup_user(&self, aor: &str) -> Option<User> {
+    pub async fn lookup_user(&self, aor: &str) -> Option<Arc<User>> {
         self.find_user(aor).await.unwrap_or(None)
     }
 
     /// The directory entry of `aor`, cached; an error when the store cannot answer, so
     /// that an outage is not mistaken for an unknown user (or a wrong password).
-    async fn find_user(&self, aor: &str) -> Result<Option<User>, herald_store::StoreError> {
+    async fn find_user(&self, aor: &str) -> Result<Option<Arc<User>>, herald_store::StoreError> {
         self.directory.get(aor, Instant::now()).await
     }
 
@@ -244,7 +246,7 @@ impl Authenticator {
     }
 
     /// Takes one request of `method` from the authenticated user's budget.
-    fn charge(&self, user: User, method: &herald_sip::Method, now: Instant) -> AuthOutcome {
+    fn charge(&self, user: Arc<User>, method: &herald_sip::Method, now: Instant) -> AuthOutcome {
         let Some(limited) = LimitedMethod::of(method) else {
             return AuthOutcome::Authenticated(user);
         };

@@ -6,6 +6,7 @@ use herald_sip::{NameAddr, Uri};
 use herald_transport::{FlowId, Source};
 use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What identifies a binding within an AOR: the `+sip.instance` (with `reg-id`) when
@@ -56,10 +57,11 @@ pub enum Change {
 /// bindings are soft state that clients refresh, so a restart loses nothing durable.
 #[async_trait]
 pub trait LocationService: Send + Sync + 'static {
-    /// Live bindings of `aor` (expired ones are never returned).
-    async fn lookup(&self, aor: &str) -> Vec<Binding>;
+    /// Live bindings of `aor` (expired ones are never returned). Shared, not copied:
+    /// every request to a user and every REGISTER looks them up.
+    async fn lookup(&self, aor: &str) -> Vec<Arc<Binding>>;
     /// Applies `changes` in order, atomically for that AOR, and returns the bindings after.
-    async fn apply(&self, aor: &str, changes: Vec<Change>) -> Vec<Binding>;
+    async fn apply(&self, aor: &str, changes: Vec<Change>) -> Vec<Arc<Binding>>;
     /// Drops every binding of `aor` (user removed or disabled); returns how many.
     async fn remove_aor(&self, aor: &str) -> usize;
     /// Drops the bindings that registered over `flow` (the connection closed); returns
@@ -79,7 +81,7 @@ pub struct MemoryLocation {
 
 #[derive(Default)]
 struct Shard {
-    by_aor: HashMap<String, Vec<Binding>>,
+    by_aor: HashMap<String, Vec<Arc<Binding>>>,
     /// flow -> AORs with a binding over it, so a closed connection is cleaned in O(bindings on it).
     /// A set: one connection may carry thousands of users (an edge server, a load
     /// generator), and each of their refreshes checks membership.
@@ -140,7 +142,7 @@ impl Shard {
 
 #[async_trait]
 impl LocationService for MemoryLocation {
-    async fn lookup(&self, aor: &str) -> Vec<Binding> {
+    async fn lookup(&self, aor: &str) -> Vec<Arc<Binding>> {
         let now = Instant::now();
         let shard = self.shard(aor).read();
         shard
@@ -150,7 +152,7 @@ impl LocationService for MemoryLocation {
             .unwrap_or_default()
     }
 
-    async fn apply(&self, aor: &str, changes: Vec<Change>) -> Vec<Binding> {
+    async fn apply(&self, aor: &str, changes: Vec<Change>) -> Vec<Arc<Binding>> {
         let now = Instant::now();
         let mut shard = self.shard(aor).write();
         let mut touched_flows: Vec<Option<FlowId>> = Vec::new();
@@ -161,9 +163,9 @@ impl LocationService for MemoryLocation {
                     Change::Upsert(b) => {
                         if let Some(old) = bindings.iter_mut().find(|o| o.key == b.key) {
                             touched_flows.push(old.source.flow);
-                            *old = *b;
+                            *old = Arc::from(b);
                         } else {
-                            bindings.push(*b);
+                            bindings.push(Arc::from(b));
                         }
                     }
                     Change::Remove(key) => {
@@ -183,7 +185,7 @@ impl LocationService for MemoryLocation {
             }
             bindings.retain(|b| b.expires_at > now);
         }
-        let after: Vec<Binding> = shard.by_aor.get(aor).cloned().unwrap_or_default();
+        let after: Vec<Arc<Binding>> = shard.by_aor.get(aor).cloned().unwrap_or_default();
         if after.is_empty() {
             shard.by_aor.remove(aor);
         }
@@ -236,7 +238,7 @@ impl LocationService for MemoryLocation {
                     let live = b.expires_at > now;
                     if !live {
                         flows.push((b.source.flow, aor.clone()));
-                        gone.push((aor.clone(), b.clone()));
+                        gone.push((aor.clone(), Binding::clone(b)));
                     }
                     live
                 });

@@ -28,7 +28,7 @@ const REFRESH_GATHER: Duration = Duration::from_millis(200);
 const REFRESH_BATCH: usize = 1000;
 
 struct Entry {
-    user: Option<User>,
+    user: Option<Arc<User>>,
     /// When the read that produced it started: the TTL counts from there.
     read_at: Instant,
     refresh_at: Instant,
@@ -49,7 +49,7 @@ struct Entries {
 }
 
 impl Entries {
-    fn put(&mut self, aor: &str, user: Option<User>, read_at: Instant, epoch: u64) {
+    fn put(&mut self, aor: &str, user: Option<Arc<User>>, read_at: Instant, epoch: u64) {
         if epoch != self.epoch {
             return;
         }
@@ -85,7 +85,7 @@ impl UserCache {
 
     /// The directory entry of `aor` as of at most [`USER_CACHE_TTL`] before `now`; an
     /// error when it had to be read and the store could not answer.
-    pub async fn get(&self, aor: &str, now: Instant) -> Result<Option<User>, StoreError> {
+    pub async fn get(&self, aor: &str, now: Instant) -> Result<Option<Arc<User>>, StoreError> {
         let epoch = {
             let mut guard = self.entries.lock();
             let entries = &mut *guard;
@@ -106,9 +106,14 @@ impl UserCache {
             }
             epoch
         };
-        let user = self.store.get_user(aor).await.inspect_err(|e| {
-            tracing::warn!(%aor, error = %e, "directory lookup failed");
-        })?;
+        let user = self
+            .store
+            .get_user(aor)
+            .await
+            .inspect_err(|e| {
+                tracing::warn!(%aor, error = %e, "directory lookup failed");
+            })?
+            .map(Arc::new);
         self.entries.lock().put(aor, user.clone(), now, epoch);
         Ok(user)
     }
@@ -140,7 +145,7 @@ impl UserCache {
                 match read {
                     Ok(users) => {
                         for ((aor, asked_at), user) in batch.into_iter().zip(users) {
-                            entries.put(&aor, user, asked_at, epoch);
+                            entries.put(&aor, user.map(Arc::new), asked_at, epoch);
                         }
                     }
                     Err(e) => {
@@ -206,6 +211,7 @@ mod tests {
             .expect("store answers")
             .expect("user exists")
             .ha1_md5
+            .clone()
     }
 
     #[tokio::test]
