@@ -26,6 +26,17 @@ pub fn challenge(realm: &str, nonce: &str, opaque: &str, alg: Algorithm, stale: 
 
 fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
+    // Nonces, opaques and realms almost never need escaping: copied whole then. The
+    // test is byte-wise and errs on the safe side: C1 controls (U+0080..U+009F) all
+    // begin with the byte 0xC2, so any 0xC2 takes the careful path.
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'"' | b'\\' | 0x7f | 0xc2) || (b < 0x20 && b != b'\t'))
+    {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     for c in value.chars() {
         match c {
             '"' | '\\' => {
@@ -60,6 +71,21 @@ mod tests {
         assert_eq!(
             challenge(r#"a"b\c"#, "n", "o", Algorithm::Md5, false),
             r#"Digest realm="a\"b\\c", nonce="n", opaque="o", algorithm=MD5, qop="auth""#
+        );
+    }
+
+    #[test]
+    fn c1_controls_are_dropped_and_other_text_kept() {
+        let value = challenge(
+            "caf\u{e9}\u{85}x",
+            "\u{9f}n",
+            "\u{7f}o",
+            Algorithm::Md5,
+            false,
+        );
+        assert_eq!(
+            value,
+            "Digest realm=\"caf\u{e9}x\", nonce=\"n\", opaque=\"o\", algorithm=MD5, qop=\"auth\""
         );
     }
 
