@@ -294,13 +294,15 @@ impl HeaderName {
 }
 
 impl PartialEq for HeaderName {
+    // Inlined: every header lookup compares each line's name with this, a few hundred
+    // times per request, and the call cost more than the comparison.
+    #[inline]
     fn eq(&self, other: &HeaderName) -> bool {
-        match (self, other) {
-            (HeaderName::Other(_), _) | (_, HeaderName::Other(_)) => {
-                self.as_str().eq_ignore_ascii_case(other.as_str())
-            }
-            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        let known = |name: &HeaderName| !matches!(name, HeaderName::Other(_));
+        if known(self) && known(other) {
+            return std::mem::discriminant(self) == std::mem::discriminant(other);
         }
+        self.as_str().eq_ignore_ascii_case(other.as_str())
     }
 }
 impl Eq for HeaderName {}

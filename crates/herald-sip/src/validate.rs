@@ -39,8 +39,10 @@ impl<'a> Slot<'a> {
         if self.lines > 1 {
             return Err(ParseError::bad(format!("more than one {name} header")));
         }
+        // Most values hold no comma at all; only those need the quote-aware scan.
         if let Some(value) = self.first
             && list_check
+            && memchr::memchr(b',', value.as_bytes()).is_some()
             && find_top_level(value.as_bytes(), b',').is_some()
         {
             return Err(ParseError::bad(format!("more than one value in {name}")));
