@@ -46,7 +46,9 @@ pub struct TransportConfig {
     /// Inbound connections from one IP address (addresses in `flood.trusted` are
     /// exempt). Default 1000.
     pub max_connections_per_ip: usize,
-    /// Capacity of the event channel returned by [`crate::start`]. Default 65536.
+    /// Capacity of the event channel returned by [`crate::start`], shared evenly by the
+    /// queues of [`crate::start_sharded`] (each at least [`crate::MIN_SHARD_QUEUE`]).
+    /// Default 65536.
     pub event_queue: usize,
     /// Messages queued for writing on one connection before sends fail with
     /// [`crate::TransportError::QueueFull`] (after waiting up to 2 s). Default 4096.

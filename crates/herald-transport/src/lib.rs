@@ -46,7 +46,7 @@ pub use config::{PeerTlsSettings, TlsSettings, TransportConfig};
 pub use error::TransportError;
 pub use event::{Event, FlowId, Source, Target};
 pub use flood_config::FloodConfig;
-pub use handle::{TransportHandle, start, start_sharded};
+pub use handle::{MIN_SHARD_QUEUE, TransportHandle, start, start_sharded};
 pub use listen_spec::{ListenSpec, ListenSpecError};
 pub use self_signed::ensure_self_signed;
 pub use stats::TransportStats;
