@@ -5,6 +5,7 @@
 //! hash, and is legitimate).
 use herald_sip::{HeaderName, Request, via::BRANCH_MAGIC};
 use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
 
 /// Follows the magic cookie in branches we make, before the hash.
 const MARK: &str = "hx";
@@ -80,7 +81,9 @@ impl LoopDetector {
     /// Whether one of the request's Vias is ours with the request's current hash.
     pub fn is_loop(&self, req: &Request) -> bool {
         // Nearly every request has none of our branches: found without parsing a Via.
-        let ours = memchr::memmem::Finder::new(OUR_BRANCH_PREFIX.as_bytes());
+        static OURS: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new(OUR_BRANCH_PREFIX.as_bytes()));
+        let ours = &*OURS;
         if !req
             .headers
             .get_all(&HeaderName::Via)

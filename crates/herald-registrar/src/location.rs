@@ -68,7 +68,7 @@ pub trait LocationService: Send + Sync + 'static {
     /// the AORs affected.
     async fn remove_flow(&self, flow: FlowId) -> Vec<String>;
     /// Drops expired bindings; returns (aor, binding) for each.
-    async fn expire(&self, now: Instant) -> Vec<(String, Binding)>;
+    async fn expire(&self, now: Instant) -> Vec<(String, Arc<Binding>)>;
     /// Number of live bindings, and of AORs with at least one.
     async fn counts(&self) -> (usize, usize);
 }
@@ -227,7 +227,7 @@ impl LocationService for MemoryLocation {
         affected
     }
 
-    async fn expire(&self, now: Instant) -> Vec<(String, Binding)> {
+    async fn expire(&self, now: Instant) -> Vec<(String, Arc<Binding>)> {
         let mut gone = Vec::new();
         for lock in &self.shards {
             let mut shard = lock.write();
@@ -238,7 +238,7 @@ impl LocationService for MemoryLocation {
                     let live = b.expires_at > now;
                     if !live {
                         flows.push((b.source.flow, aor.clone()));
-                        gone.push((aor.clone(), Binding::clone(b)));
+                        gone.push((aor.clone(), Arc::clone(b)));
                     }
                     live
                 });
