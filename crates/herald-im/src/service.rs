@@ -360,7 +360,7 @@ impl ImService {
     /// of our domains).
     async fn endpoint_with_contact(&self, req: &Request) -> Option<Hop> {
         let user = req.uri.user_unescaped()?;
-        let user = String::from_utf8(user).ok()?;
+        let user = std::str::from_utf8(&user).ok()?;
         let aor = format!("{user}@{}", self.domains.primary());
         self.location
             .lookup(&aor)

@@ -26,7 +26,7 @@ enum Target {
 /// plain enough to write back unescaped (else a neutral name).
 fn contact_user(to: &herald_sip::Uri) -> String {
     to.user_unescaped()
-        .and_then(|u| String::from_utf8(u).ok())
+        .and_then(|u| String::from_utf8(u.into_owned()).ok())
         .filter(|u| {
             !u.is_empty()
                 && u.chars()

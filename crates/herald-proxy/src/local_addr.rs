@@ -2,6 +2,7 @@
 //! specific address advertises that address; a wildcard listener (0.0.0.0, ::)
 //! advertises the local address the kernel would use to reach the peer, so a client
 //! on loopback sees 127.0.0.1 and one on the LAN sees the LAN address.
+use herald_sip::digits;
 use herald_transport::{ListenSpec, Transport};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -33,26 +34,39 @@ impl LocalAddresses {
             .iter()
             .find(|l| l.transport == transport && l.addr.is_ipv4() == peer.is_ipv4())
             .or_else(|| self.listeners.iter().find(|l| l.transport == transport));
-        let Some(listener) = listener else {
+        let mut out = String::with_capacity(24);
+        let port = match listener {
+            Some(listener) => {
+                self.push_host(&mut out, peer, Some(listener.addr.ip()));
+                listener.addr.port()
+            }
             // No listener of that transport (e.g. a TCP flow the client opened to a
             // port we do not list): name the peer-facing address with the default port.
-            return format!("{}:{}", self.host_for(peer, None), transport.default_port());
+            None => {
+                self.push_host(&mut out, peer, None);
+                transport.default_port()
+            }
         };
-        let host = self.host_for(peer, Some(listener.addr.ip()));
-        format!("{host}:{}", listener.addr.port())
+        out.push(':');
+        digits::push_decimal_str(&mut out, port);
+        out
     }
 
-    fn host_for(&self, peer: SocketAddr, bound: Option<IpAddr>) -> String {
+    fn push_host(&self, out: &mut String, peer: SocketAddr, bound: Option<IpAddr>) {
         if let Some(name) = &self.advertise {
-            return name.clone();
+            out.push_str(name);
+            return;
         }
         let ip = match bound {
             Some(ip) if !ip.is_unspecified() => ip,
             _ => self.route_to(peer.ip()),
         };
-        match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => format!("[{v6}]"),
+        if ip.is_ipv6() {
+            out.push('[');
+            digits::push_ip_str(out, ip);
+            out.push(']');
+        } else {
+            digits::push_ip_str(out, ip);
         }
     }
 
@@ -132,6 +146,15 @@ mod tests {
         assert_eq!(
             l.sent_by(Transport::Tls, "127.0.0.1:7000".parse().unwrap()),
             "sip.example.com:5061"
+        );
+    }
+
+    #[test]
+    fn a_transport_without_listener_gets_its_default_port() {
+        let l = LocalAddresses::new(vec![spec("udp:127.0.0.1:5099")], None);
+        assert_eq!(
+            l.sent_by(Transport::Tls, "127.0.0.1:7000".parse().unwrap()),
+            "127.0.0.1:5061"
         );
     }
 }

@@ -75,7 +75,16 @@ impl LoopDetector {
     /// A fresh branch for a request forwarded with loop hash `hash`.
     pub fn branch(&self, hash: &str) -> String {
         let r: u64 = rand::random();
-        format!("{BRANCH_MAGIC}{MARK}{hash}{r:016x}")
+        let mut random = [0u8; 16];
+        // Cannot fail: 8 bytes take exactly 16 hex digits.
+        let _ = hex::encode_to_slice(r.to_be_bytes(), &mut random);
+        let mut branch =
+            String::with_capacity(BRANCH_MAGIC.len() + MARK.len() + hash.len() + random.len());
+        branch.push_str(BRANCH_MAGIC);
+        branch.push_str(MARK);
+        branch.push_str(hash);
+        branch.push_str(std::str::from_utf8(&random).unwrap_or_default());
+        branch
     }
 
     /// Whether one of the request's Vias is ours with the request's current hash.
@@ -153,7 +162,15 @@ mod tests {
             "sip:bob@example.com",
             &["SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa".into()],
         );
-        let ours = d.branch(&d.hash(&first));
+        let hash = d.hash(&first);
+        let ours = d.branch(&hash);
+        let random = ours
+            .strip_prefix(OUR_BRANCH_PREFIX)
+            .and_then(|rest| rest.strip_prefix(hash.as_str()))
+            .expect("prefix and hash");
+        assert_eq!(random.len(), 16);
+        assert!(random.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(d.branch(&hash), ours);
         let back = request(
             "sip:bob@example.com",
             &[

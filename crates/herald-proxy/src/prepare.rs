@@ -1,6 +1,6 @@
 //! Making the copy of a request that goes to one target (RFC 3261 §16.6): new
 //! Request-URI, Max-Forwards decremented, our Record-Route and Via on top.
-use herald_sip::{HeaderName, Request, SipStr, Uri};
+use herald_sip::{HeaderName, Request, SipStr, Uri, digits};
 use herald_transport::Transport;
 
 /// Max-Forwards for requests that arrive without one, and for those we originate.
@@ -21,7 +21,9 @@ pub fn branch_request(
         .max_forwards()
         .map(|m| m.saturating_sub(1))
         .unwrap_or(DEFAULT_MAX_FORWARDS);
-    req.headers.set(HeaderName::MaxForwards, hops.to_string());
+    let mut hops_text = String::with_capacity(3);
+    digits::push_decimal_str(&mut hops_text, hops);
+    req.headers.set(HeaderName::MaxForwards, hops_text);
     // Inserted before any existing values (§16.6 item 4); the last one pushed ends
     // up on top, nearest the next hop.
     for rr in record_route {
@@ -34,10 +36,16 @@ pub fn branch_request(
 
 /// Our Via for a request sent over `transport` from `sent_by`.
 pub fn via(transport: Transport, sent_by: &str, branch: &str) -> String {
-    format!(
-        "SIP/2.0/{} {sent_by};branch={branch};rport",
-        transport.as_str()
-    )
+    let transport = transport.as_str();
+    let mut via = String::with_capacity(
+        "SIP/2.0/".len() + transport.len() + sent_by.len() + branch.len() + 20,
+    );
+    for piece in [
+        "SIP/2.0/", transport, " ", sent_by, ";branch=", branch, ";rport",
+    ] {
+        via.push_str(piece);
+    }
+    via
 }
 
 /// A Record-Route URI naming us at `sent_by` for `transport`, with the flow token.

@@ -9,6 +9,11 @@ pub fn push_decimal(out: &mut Vec<u8>, n: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
+/// Appends `n` in decimal.
+pub fn push_decimal_str(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
 /// Appends `ip` in its usual text form (IPv6 without brackets).
 pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     ip_pieces(ip, |piece| out.extend_from_slice(piece.as_bytes()));
@@ -67,6 +72,9 @@ mod tests {
             let mut bytes = b"x".to_vec();
             push_decimal(&mut bytes, n);
             assert_eq!(bytes, format!("x{n}").into_bytes());
+            let mut text = "x".to_owned();
+            push_decimal_str(&mut text, n);
+            assert_eq!(text, format!("x{n}"));
         }
     }
 }

@@ -179,7 +179,12 @@ fn to_with_tag(to: &SipStr, parsed: &Parsed, status: u16, to_tag: Option<&str>) 
         // Appending works for both forms: after `>`, and after a bare addr-spec whose
         // params are header params anyway.
         Ok(addr) if !addr.params.contains("tag") => {
-            SipStr::from(format!("{};tag={tag}", to.trim_end()))
+            let to = to.trim_end();
+            let mut tagged = String::with_capacity(to.len() + ";tag=".len() + tag.len());
+            tagged.push_str(to);
+            tagged.push_str(";tag=");
+            tagged.push_str(tag);
+            SipStr::from(tagged)
         }
         _ => to.clone(),
     }

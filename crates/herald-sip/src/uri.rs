@@ -7,6 +7,7 @@ use crate::{
     text::SipStr,
 };
 use std::{
+    borrow::Cow,
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
 };
@@ -329,8 +330,8 @@ impl Uri {
     }
 
     /// User part with %-escapes decoded (may contain any byte, incl. %00).
-    pub fn user_unescaped(&self) -> Option<Vec<u8>> {
-        self.user.as_ref().map(|u| unescape(u).into_owned())
+    pub fn user_unescaped(&self) -> Option<Cow<'_, [u8]>> {
+        self.user.as_ref().map(|u| unescape(u))
     }
 
     /// The `transport` URI parameter, lower-cased.
