@@ -237,13 +237,13 @@ fn strip_tag(from: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{refused_by_every_device, strip_tag};
-    use herald_proxy::BranchOutcome;
+    use herald_proxy::{BranchLabel, BranchOutcome};
 
     fn outcomes(statuses: &[Option<u16>]) -> Vec<BranchOutcome> {
         statuses
             .iter()
             .map(|&status| BranchOutcome {
-                label: "d".into(),
+                label: BranchLabel::Named("d"),
                 status,
             })
             .collect()

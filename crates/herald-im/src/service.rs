@@ -3,7 +3,9 @@ use crate::archive::{Archiver, ImRecord};
 use crate::config::ImConfig;
 use crate::content::{is_im_content, is_typing};
 use crate::offline::Offline;
-use herald_proxy::{BranchTarget, ForkOptions, ForkResult, Hop, InDialog, Proxy, Upstream};
+use herald_proxy::{
+    BranchLabel, BranchTarget, ForkOptions, ForkResult, Hop, InDialog, Proxy, Upstream,
+};
 use herald_registrar::{Authenticator, ChallengeKind, LocationService, ServedDomains};
 use herald_sip::{Method, Request, Response};
 use herald_store::{ImMode, SharedStore};
@@ -133,7 +135,7 @@ impl ImService {
             .map(|b| BranchTarget {
                 uri: Some(b.uri().clone()),
                 hop: Hop::from_source(&b.source),
-                label: b.contact.uri.to_string(),
+                label: BranchLabel::Contact(b.contact.uri.clone()),
             })
             .collect()
     }
@@ -320,7 +322,7 @@ impl ImService {
         let target = BranchTarget {
             uri: None,
             hop,
-            label: "in-dialog".into(),
+            label: BranchLabel::Named("in-dialog"),
         };
         let mut opts = self.fork_options(&req.method);
         opts.record_route = false;

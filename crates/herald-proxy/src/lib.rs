@@ -25,7 +25,7 @@ mod proxy;
 mod select;
 mod wire;
 
-pub use fork::{BranchOutcome, BranchTarget, ForkOptions, ForkResult, Upstream};
+pub use fork::{BranchLabel, BranchOutcome, BranchTarget, ForkOptions, ForkResult, Upstream};
 pub use hop::Hop;
 pub use in_dialog::InDialog;
 pub use invite::{Answered, InviteTarget, Invited, MakeAck};

@@ -197,44 +197,26 @@ impl UserLimits {
     pub fn take(&self, aor: &str, method: LimitedMethod, now: Instant) -> Result<(), OverLimit> {
         let limit = self.config.limit(method);
         let mut users = self.users.lock();
-        if !users.contains_key(aor) {
-            self.make_room(&mut users, now);
-            let full = Bucket {
-                tokens: 0.0,
-                updated: now,
-            };
-            let mut buckets = [full; 4];
-            for m in LimitedMethod::ALL {
-                if let Some(b) = buckets.get_mut(m.index()) {
-                    b.tokens = f64::from(self.config.limit(m).burst);
-                }
+        // A known user (nearly every request) costs one lookup.
+        if let Some(user) = users.get_mut(aor) {
+            return spend(user, method, limit, now);
+        }
+        self.make_room(&mut users, now);
+        let full = Bucket {
+            tokens: 0.0,
+            updated: now,
+        };
+        let mut buckets = [full; 4];
+        for m in LimitedMethod::ALL {
+            if let Some(b) = buckets.get_mut(m.index()) {
+                b.tokens = f64::from(self.config.limit(m).burst);
             }
-            users.insert(
-                aor.to_owned(),
-                UserBuckets {
-                    buckets,
-                    last_used: now,
-                },
-            );
         }
-        let Some(user) = users.get_mut(aor) else {
-            return Ok(());
-        };
-        user.last_used = user.last_used.max(now);
-        let Some(bucket) = user.buckets.get_mut(method.index()) else {
-            return Ok(());
-        };
-        refill(bucket, limit, now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            return Ok(());
-        }
-        let missing = 1.0 - bucket.tokens;
-        let per_second = f64::from(limit.per_minute.max(1)) / 60.0;
-        Err(OverLimit {
-            method,
-            retry_after: Duration::from_secs_f64(missing / per_second),
-        })
+        let user = users.entry(aor.to_owned()).or_insert(UserBuckets {
+            buckets,
+            last_used: now,
+        });
+        spend(user, method, limit, now)
     }
 
     /// Users currently tracked.
@@ -274,6 +256,30 @@ impl UserLimits {
             })
         })
     }
+}
+
+/// Takes one token of `method` from `user`'s bucket, or says how long until there is one.
+fn spend(
+    user: &mut UserBuckets,
+    method: LimitedMethod,
+    limit: RateLimit,
+    now: Instant,
+) -> Result<(), OverLimit> {
+    user.last_used = user.last_used.max(now);
+    let Some(bucket) = user.buckets.get_mut(method.index()) else {
+        return Ok(());
+    };
+    refill(bucket, limit, now);
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        return Ok(());
+    }
+    let missing = 1.0 - bucket.tokens;
+    let per_second = f64::from(limit.per_minute.max(1)) / 60.0;
+    Err(OverLimit {
+        method,
+        retry_after: Duration::from_secs_f64(missing / per_second),
+    })
 }
 
 fn refill(bucket: &mut Bucket, limit: RateLimit, now: Instant) {

@@ -101,9 +101,11 @@ impl Router {
             };
             let (im, proxy) = (self.im.clone(), self.proxy.clone());
             let in_flight = self.overload.enter();
+            // The service's future (about 5 KiB) is boxed: a task is copied whole when it
+            // is spawned and again when it finishes, and a small one costs less to move.
             tokio::spawn(async move {
                 let _in_flight = in_flight;
-                im.in_dialog(up, found).await;
+                Box::pin(im.in_dialog(up, found)).await;
                 proxy.forget_upstream(&key);
             });
             return Routed::Taken;
@@ -138,7 +140,7 @@ impl Router {
                 let in_flight = self.overload.enter();
                 tokio::spawn(async move {
                     let _in_flight = in_flight;
-                    im.out_of_dialog(up).await;
+                    Box::pin(im.out_of_dialog(up)).await;
                     proxy.forget_upstream(&key);
                 });
                 return Routed::Taken;
@@ -166,9 +168,9 @@ impl Router {
         tokio::spawn(async move {
             let _in_flight = in_flight;
             if in_dialog {
-                presence.in_dialog(up).await;
+                Box::pin(presence.in_dialog(up)).await;
             } else {
-                presence.request(up).await;
+                Box::pin(presence.request(up)).await;
             }
         });
         Routed::Taken
@@ -196,7 +198,7 @@ impl Router {
             let in_flight = self.overload.enter();
             tokio::spawn(async move {
                 let _in_flight = in_flight;
-                conference.request(up).await
+                Box::pin(conference.request(up)).await
             });
         }
         Routed::Taken
