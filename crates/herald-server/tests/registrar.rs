@@ -382,6 +382,47 @@ async fn generic_checks_answer_with_reasons() {
     assert_eq!(status(&r), 200, "{r}");
 }
 
+/// REGISTER is left out of merged-request detection: a copy by another path (another
+/// branch, same From tag, Call-ID and CSeq) is refused by authentication (its nonce
+/// count was used) or by the registrar's Call-ID/CSeq rule, never registered twice.
+#[tokio::test]
+async fn merged_register_copy_is_refused_by_the_registrar() {
+    let (_server, udp_addr, _) = start().await;
+    let c = Udp::new(udp_addr).await;
+    let p = c.port();
+    let contact = format!("<sip:alice@127.0.0.1:{p}>");
+    let r1 = c
+        .send(&register("alice", p, "UDP", "cid-m", 1, &contact, "", "m1"))
+        .await;
+    assert_eq!(status(&r1), 401, "{r1}");
+    let auth = authorization(&r1, Algorithm::Sha256, "alice", "wonderland", 1);
+    let extra = format!("Expires: 600\r\n{auth}");
+    let r2 = c
+        .send(&register(
+            "alice", p, "UDP", "cid-m", 2, &contact, &extra, "m2",
+        ))
+        .await;
+    assert_eq!(status(&r2), 200, "{r2}");
+    let copy = c
+        .send(&register(
+            "alice",
+            p,
+            "UDP",
+            "cid-m",
+            2,
+            &contact,
+            &extra,
+            "m2-other-path",
+        ))
+        .await;
+    assert_ne!(
+        status(&copy),
+        200,
+        "a merged copy must not register again: {copy}"
+    );
+    assert_ne!(status(&copy), 482, "{copy}");
+}
+
 #[tokio::test]
 async fn merged_request_gets_482() {
     let (_server, udp_addr, _) = start().await;
