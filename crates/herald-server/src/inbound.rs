@@ -233,7 +233,8 @@ fn stamp_via(req: &mut Request, source: &Source) -> Result<(), String> {
     via.params
         .set("received", Some(herald_sip::digits::ip_string(ip).into()));
     if wants_rport {
-        let port = itoa::Buffer::new().format(source.remote.port()).to_owned();
+        let mut port = String::with_capacity(5);
+        herald_sip::digits::push_decimal_str(&mut port, source.remote.port());
         via.params.set("rport", Some(port.into()));
     }
     req.set_top_via(via);

@@ -274,7 +274,7 @@ fn push_sent_by(out: &mut String, host: &Host, port: Option<u16>) {
     }
     if let Some(port) = port {
         out.push(':');
-        out.push_str(itoa::Buffer::new().format(port));
+        herald_sip::digits::push_decimal_str(out, port);
     }
 }
 
