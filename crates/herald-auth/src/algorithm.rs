@@ -65,7 +65,7 @@ fn hash_joined_with<D: Digest>(parts: &[&[u8]]) -> String {
         }
         hasher.update(part);
     }
-    hex::encode(hasher.finalize())
+    crate::hex_encode::lower_hex(&hasher.finalize())
 }
 
 #[cfg(test)]

@@ -115,9 +115,7 @@ fn read_quoted_rest(s: &str) -> Result<(Cow<'_, str>, &str), &'static str> {
     // Almost every value (nonce, response, uri, username) has no escape: find its closing
     // quote byte-wise. The bytes looked for are ASCII, so where one is found is a char
     // boundary; an escape or a control character first takes the char-wise path below.
-    let stop = s
-        .bytes()
-        .position(|b| b == b'"' || b == b'\\' || is_forbidden_in_quotes(b));
+    let stop = s.bytes().position(|b| ENDS_PLAIN_QUOTED[usize::from(b)]);
     if let Some(end) = stop
         && s.as_bytes().get(end) == Some(&b'"')
         && let (Some(content), Some(rest)) = (s.get(..end), s.get(end + 1..))
@@ -158,11 +156,6 @@ fn read_quoted_rest(s: &str) -> Result<(Cow<'_, str>, &str), &'static str> {
     Err("unterminated quoted-string")
 }
 
-/// A control character other than HT: refused inside a quoted-string.
-fn is_forbidden_in_quotes(b: u8) -> bool {
-    b.is_ascii_control() && b != b'\t'
-}
-
 /// Skips linear white space: SP, HT, and a line break only when folded (followed by SP/HT).
 pub(crate) fn skip_lws(mut s: &str) -> &str {
     loop {
@@ -184,12 +177,36 @@ fn token_len(s: &str) -> usize {
 }
 
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN[usize::from(b)]
 }
+
+/// A 256-entry table of the bytes for which `$class` (an expression in `$b`) holds,
+/// built at compile time.
+macro_rules! byte_table {
+    (|$b:ident| $class:expr) => {{
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            let $b = byte as u8;
+            table[byte] = $class;
+            byte += 1;
+        }
+        table
+    }};
+}
+
+/// Byte classes as tables: credentials are a few hundred bytes scanned byte by byte,
+/// and one load per byte beats a chain of compares.
+const TOKEN: [bool; 256] = byte_table!(|b| b.is_ascii_alphanumeric()
+    || matches!(
+        b,
+        b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+    ));
+
+/// Where the plain (no escape) reading of a quoted-string stops: the closing quote, an
+/// escape, or a forbidden control character.
+const ENDS_PLAIN_QUOTED: [bool; 256] =
+    byte_table!(|b| b == b'"' || b == b'\\' || (b.is_ascii_control() && b != b'\t'));
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 //! - [`response`]: HA1 and the expected `response`, and its constant-time verification.
 //! - [`challenge`]: building `WWW-Authenticate` / `Proxy-Authenticate` values.
 //! - [`nonce`]: issuing and checking stateless, client-bound, expiring nonces.
+//! - `hex_encode`: lower-case hex encoding of digests and nonces.
 //! - `replay`: the bounded, sharded map of nonce counts behind replay protection.
 //!
 //! A registrar's flow: no or non-Digest credentials → [`challenge`] with a nonce from
@@ -24,6 +25,7 @@ pub mod algorithm;
 mod auth_params;
 pub mod challenge;
 pub mod credentials;
+mod hex_encode;
 pub mod nonce;
 mod replay;
 pub mod response;

@@ -79,7 +79,7 @@ impl NonceManager {
         let mut opaque_mac = keyed_mac.clone();
         opaque_mac.update(OPAQUE_TAG);
         let opaque_bytes = opaque_mac.finalize().into_bytes();
-        let opaque = hex::encode(opaque_bytes.get(..16).unwrap_or(&opaque_bytes));
+        let opaque = crate::hex_encode::lower_hex(opaque_bytes.get(..16).unwrap_or(&opaque_bytes));
         NonceManager {
             keyed_mac,
             lifetime_ms,
@@ -112,7 +112,7 @@ impl NonceManager {
         issued_part.copy_from_slice(&issued_ms.to_be_bytes());
         salt_part.copy_from_slice(&salt);
         mac_part.copy_from_slice(&mac);
-        hex::encode(raw)
+        crate::hex_encode::lower_hex(&raw)
     }
 
     /// Checks a nonce presented by `client` with nonce-count `nc` (None when the client used

@@ -62,9 +62,17 @@ pub fn verify_response(c: &Credentials, ha1_hex: &str, method: &str) -> bool {
         return false;
     }
     let expected = expected_response(c, ha1_hex, method);
-    let given = c.response.to_ascii_lowercase();
+    // Lower-cased on the stack: the longest hex digest (SHA-256) is 64 digits, and a
+    // longer response cannot match anyway.
+    let mut lowered = [0u8; 64];
+    let Some(given) = lowered.get_mut(..c.response.len()) else {
+        return false;
+    };
+    for (out, byte) in given.iter_mut().zip(c.response.bytes()) {
+        *out = byte.to_ascii_lowercase();
+    }
     // Lengths are public (fixed per algorithm); only the content comparison must not leak.
-    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+    expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given))
 }
 
 /// `nc` as the 8 lower-case hex digits that go into the digest.

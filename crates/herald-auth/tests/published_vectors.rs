@@ -168,6 +168,30 @@ fn response_hex_case_is_ignored() {
 }
 
 #[test]
+fn a_response_with_extra_digits_is_refused() {
+    let ha1 = ha1(
+        Algorithm::Sha256,
+        RFC7616_USER,
+        RFC7616_REALM,
+        RFC7616_PASSWORD,
+    );
+    let good = parsed(&rfc7616_header("SHA-256", RFC7616_SHA256_RESPONSE));
+    assert!(verify_response(&good, &ha1, "GET"));
+    for extra in ["0", "00", &"0".repeat(200)] {
+        let longer = Credentials {
+            response: format!("{RFC7616_SHA256_RESPONSE}{extra}"),
+            ..good.clone()
+        };
+        assert!(!verify_response(&longer, &ha1, "GET"), "{extra:?}");
+    }
+    let shorter = Credentials {
+        response: RFC7616_SHA256_RESPONSE[1..].to_owned(),
+        ..good.clone()
+    };
+    assert!(!verify_response(&shorter, &ha1, "GET"));
+}
+
+#[test]
 fn ha1_of_another_algorithm_or_not_hex_is_refused() {
     let c = parsed(&rfc7616_header("SHA-256", RFC7616_SHA256_RESPONSE));
     let md5_ha1 = ha1(

@@ -28,6 +28,14 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_token_char(b))
 }
 
+/// `s` split around the first `delimiter`, an ASCII byte (so both halves are on char
+/// boundaries). The byte search is memchr's; `str::split_once` with a `char` pattern
+/// decodes as it goes and was a visible share of URI parsing.
+pub(crate) fn split_once_byte(s: &str, delimiter: u8) -> Option<(&str, &str)> {
+    let at = memchr::memchr(delimiter, s.as_bytes())?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
 /// SP or HT.
 pub(crate) fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -35,7 +43,18 @@ pub(crate) fn is_wsp(b: u8) -> bool {
 
 /// Trims SP/HT on both sides (header values have had their folding removed already).
 pub(crate) fn trim_wsp(s: &str) -> &str {
-    s.trim_matches([' ', '\t'])
+    // Byte-wise: SP and HT are ASCII, so the cut points are char boundaries, and this
+    // skips the char decoding of `str::trim_matches` (called for most header values).
+    let bytes = s.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|&b| !is_wsp(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_wsp(b))
+        .map_or(start, |last| last + 1);
+    s.get(start..end).unwrap_or_default()
 }
 
 /// Given `s[start] == '"'`, the index just past the closing quote, honouring

@@ -230,6 +230,15 @@ impl HeaderName {
         Some(lookup(name.as_bytes()).unwrap_or_else(|| HeaderName::Other(name.clone())))
     }
 
+    /// Like [`HeaderName::from_sip_str`] for `name`, a slice of `base`; only an unknown
+    /// name takes a share of `base`'s buffer (a known one is just its variant).
+    pub(crate) fn from_slice_of(base: &SipStr, name: &str) -> Option<HeaderName> {
+        if !is_token(name.as_bytes()) {
+            return None;
+        }
+        Some(lookup(name.as_bytes()).unwrap_or_else(|| HeaderName::Other(base.slice_ref(name))))
+    }
+
     /// Canonical long form (`Call-ID`, `CSeq`, `WWW-Authenticate`, ...).
     pub fn as_str(&self) -> &str {
         use HeaderName::*;
@@ -296,14 +305,22 @@ impl HeaderName {
 impl PartialEq for HeaderName {
     // Inlined: every header lookup compares each line's name with this, a few hundred
     // times per request, and the call cost more than the comparison.
+    // The fast arm is one discriminant compare; the text compare for `Other` stays out
+    // of line so that the inlined body is small enough to be inlined everywhere.
     #[inline]
     fn eq(&self, other: &HeaderName) -> bool {
-        let known = |name: &HeaderName| !matches!(name, HeaderName::Other(_));
-        if known(self) && known(other) {
-            return std::mem::discriminant(self) == std::mem::discriminant(other);
+        match (self, other) {
+            (HeaderName::Other(_), _) | (_, HeaderName::Other(_)) => spelled_alike(self, other),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
         }
-        self.as_str().eq_ignore_ascii_case(other.as_str())
     }
+}
+
+/// Case-insensitive comparison of the names as written, for `Other` names.
+#[cold]
+#[inline(never)]
+fn spelled_alike(a: &HeaderName, b: &HeaderName) -> bool {
+    a.as_str().eq_ignore_ascii_case(b.as_str())
 }
 impl Eq for HeaderName {}
 impl Hash for HeaderName {

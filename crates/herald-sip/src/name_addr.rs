@@ -112,8 +112,7 @@ fn token_display_end(bytes: &[u8]) -> Option<usize> {
 
 /// `<uri>` followed by header params; `text` starts with `<`.
 fn bracketed(base: &SipStr, display: Option<String>, text: &str) -> Result<NameAddr, ParseError> {
-    let close = text
-        .find('>')
+    let close = memchr::memchr(b'>', text.as_bytes())
         .ok_or_else(|| ParseError::bad("missing `>` after the URI"))?;
     let uri = Uri::parse_in(base, text.get(1..close).unwrap_or_default())?;
     let params = parse_header_params(base, text.get(close + 1..).unwrap_or_default())?;

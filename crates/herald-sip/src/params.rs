@@ -1,6 +1,9 @@
 //! Generic `;name[=value]` parameter lists (URI params, Via params, header params).
 use crate::{
-    chars::{is_token, is_token_char, is_wsp, quoted_string_end, trim_wsp, unescape_quoted},
+    chars::{
+        is_token, is_token_char, is_wsp, quoted_string_end, split_once_byte, trim_wsp,
+        unescape_quoted,
+    },
     error::ParseError,
     escape::escapes_well_formed,
     text::SipStr,
@@ -111,9 +114,9 @@ fn uri_param_part_ok(s: &str) -> bool {
 /// Parses URI parameters: `text` is what follows the first `;` (e.g. `lr;transport=tcp`).
 /// No whitespace is allowed anywhere in a URI, so none is skipped here.
 pub(crate) fn parse_uri_params(base: &SipStr, text: &str) -> Result<Params, ParseError> {
-    let mut params = Vec::new();
+    let mut params = Vec::with_capacity(2);
     for part in text.split(';') {
-        let (name, value) = match part.split_once('=') {
+        let (name, value) = match split_once_byte(part, b'=') {
             Some((name, value)) => (name, Some(value)),
             None => (part, None),
         };

@@ -178,10 +178,16 @@ fn make_header(
     head_text: Option<(&SipStr, &str)>,
     raw: RawHeader,
 ) -> Result<Header, ParseError> {
+    let invalid_name =
+        |name: &str| ParseError::bad(format!("invalid header name `{}`", name.escape_debug()));
     let (name, value) = match head_text {
-        // Fast path: the whole head is UTF-8, so every slice is shared without a check.
+        // Fast path: the whole head is UTF-8, so every slice is shared without a check,
+        // and a known name needs no slice at all.
         Some((sip, text)) => match (text.get(raw.name.clone()), text.get(raw.value.clone())) {
-            (Some(name), Some(value)) => (sip.slice_ref(name), sip.slice_ref(value)),
+            (Some(name), Some(value)) => (
+                HeaderName::from_slice_of(sip, name).ok_or_else(|| invalid_name(name))?,
+                sip.slice_ref(value),
+            ),
             _ => return Err(ParseError::bad("header line is not valid UTF-8")),
         },
         None => {
@@ -190,11 +196,13 @@ fn make_header(
                     .and_then(|_| SipStr::from_utf8(head.slice(r)))
                     .ok_or_else(|| ParseError::bad("header line is not valid UTF-8"))
             };
-            (slice(raw.name)?, slice(raw.value)?)
+            let name = slice(raw.name)?;
+            (
+                HeaderName::from_sip_str(&name).ok_or_else(|| invalid_name(&name))?,
+                slice(raw.value)?,
+            )
         }
     };
-    let name = HeaderName::from_sip_str(&name)
-        .ok_or_else(|| ParseError::bad(format!("invalid header name `{}`", name.escape_debug())))?;
     let value = if raw.folded {
         SipStr::from(unfold(&value))
     } else {

@@ -38,12 +38,13 @@ impl SipStr {
     /// A sub-slice sharing the same buffer. `sub` must point into `self.as_str()`;
     /// otherwise the text is copied.
     pub fn slice_ref(&self, sub: &str) -> SipStr {
-        let base = self.0.as_ptr() as usize;
-        let p = sub.as_ptr() as usize;
-        if p >= base && p + sub.len() <= base + self.0.len() {
-            SipStr(self.0.slice_ref(sub.as_bytes()))
-        } else {
-            SipStr(Bytes::copy_from_slice(sub.as_bytes()))
+        // The offset is computed here once; `Bytes::slice_ref` would redo these checks.
+        let start = (sub.as_ptr() as usize).wrapping_sub(self.0.as_ptr() as usize);
+        match start.checked_add(sub.len()) {
+            Some(end) if start <= self.0.len() && end <= self.0.len() => {
+                SipStr(self.0.slice(start..end))
+            }
+            _ => SipStr(Bytes::copy_from_slice(sub.as_bytes())),
         }
     }
 }
@@ -92,5 +93,28 @@ impl PartialEq<str> for SipStr {
 impl PartialEq<&str> for SipStr {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_ref_shares_inside_and_copies_outside() {
+        let base = SipStr::from(String::from("sip:alice@example.com"));
+        let text = base.as_str();
+        let inside = base.slice_ref(&text[4..9]);
+        assert_eq!(inside, "alice");
+        assert_eq!(inside.as_bytes().as_ptr(), base.as_bytes()[4..].as_ptr());
+        let whole = base.slice_ref(text);
+        assert!(whole.same_slice(&base));
+        assert_eq!(base.slice_ref(&text[text.len()..]), "");
+        let elsewhere = String::from("alice");
+        let copied = base.slice_ref(&elsewhere);
+        assert_eq!(copied, "alice");
+        assert_ne!(copied.as_bytes().as_ptr(), elsewhere.as_ptr());
+        let longer = String::from("sip:alice@example.com and more");
+        assert_eq!(base.slice_ref(&longer), longer.as_str());
     }
 }

@@ -1,6 +1,6 @@
 //! URIs: sip, sips, tel, and any other scheme kept opaque (the server answers 416).
 use crate::{
-    chars::parse_digits,
+    chars::{parse_digits, split_once_byte},
     error::ParseError,
     escape::{escapes_well_formed, unescape},
     params::{Params, parse_uri_params},
@@ -186,7 +186,9 @@ pub struct Uri {
     pub params: Params,
     /// Raw `?h=v&...` part without the `?`.
     pub headers: Option<SipStr>,
-    /// Everything after `scheme:` as written (used to re-serialise unknown schemes).
+    /// For other schemes, everything after `scheme:` as written (how they are
+    /// re-serialised and compared). Empty for sip, sips and tel, whose parts above say
+    /// everything: not keeping it saves a buffer share per parsed URI.
     pub opaque: SipStr,
 }
 
@@ -259,8 +261,7 @@ impl Uri {
                 text.escape_debug()
             )));
         }
-        let (scheme_text, rest) = text
-            .split_once(':')
+        let (scheme_text, rest) = split_once_byte(text, b':')
             .ok_or_else(|| ParseError::bad(format!("URI `{text}` has no scheme")))?;
         let scheme_ok = scheme_text
             .as_bytes()
@@ -288,10 +289,9 @@ impl Uri {
                 "URI `{text}` is empty after the scheme"
             )));
         }
-        let opaque = base.slice_ref(rest);
         match scheme {
-            Scheme::Sip | Scheme::Sips => parse_sip(base, scheme, rest, opaque),
-            Scheme::Tel => parse_tel(base, rest, opaque),
+            Scheme::Sip | Scheme::Sips => parse_sip(base, scheme, rest),
+            Scheme::Tel => parse_tel(base, rest),
             Scheme::Other(_) => Ok(Uri {
                 scheme,
                 user: None,
@@ -300,7 +300,7 @@ impl Uri {
                 port: None,
                 params: Params::default(),
                 headers: None,
-                opaque,
+                opaque: base.slice_ref(rest),
             }),
         }
     }
@@ -397,7 +397,7 @@ impl fmt::Display for Uri {
     }
 }
 
-fn parse_sip(base: &SipStr, scheme: Scheme, rest: &str, opaque: SipStr) -> Result<Uri, ParseError> {
+fn parse_sip(base: &SipStr, scheme: Scheme, rest: &str) -> Result<Uri, ParseError> {
     // The user part may itself contain `;`, `?` and `,` (RFC 4475 §3.1.1.9), but never
     // an unescaped `@`, nor can the host, params or headers: the last `@` ends it.
     // Byte searches (memchr) for ASCII delimiters: `str`'s char searchers were most of
@@ -408,7 +408,7 @@ fn parse_sip(base: &SipStr, scheme: Scheme, rest: &str, opaque: SipStr) -> Resul
     };
     let (user, password) = match userinfo {
         Some(userinfo) => {
-            let (user, password) = match userinfo.split_once(':') {
+            let (user, password) = match split_once_byte(userinfo, b':') {
                 Some((user, password)) => (user, Some(password)),
                 None => (userinfo, None),
             };
@@ -459,12 +459,12 @@ fn parse_sip(base: &SipStr, scheme: Scheme, rest: &str, opaque: SipStr) -> Resul
         port,
         params,
         headers,
-        opaque,
+        opaque: SipStr::default(),
     })
 }
 
-fn parse_tel(base: &SipStr, rest: &str, opaque: SipStr) -> Result<Uri, ParseError> {
-    let (number, params) = match rest.split_once(';') {
+fn parse_tel(base: &SipStr, rest: &str) -> Result<Uri, ParseError> {
+    let (number, params) = match split_once_byte(rest, b';') {
         Some((number, params)) => (number, parse_uri_params(base, params)?),
         None => (rest, Params::default()),
     };
@@ -481,6 +481,6 @@ fn parse_tel(base: &SipStr, rest: &str, opaque: SipStr) -> Result<Uri, ParseErro
         port: None,
         params,
         headers: None,
-        opaque,
+        opaque: SipStr::default(),
     })
 }
