@@ -159,7 +159,9 @@ fn read_quoted_rest(s: &str) -> Result<(Cow<'_, str>, &str), &'static str> {
 /// Skips linear white space: SP, HT, and a line break only when folded (followed by SP/HT).
 pub(crate) fn skip_lws(mut s: &str) -> &str {
     loop {
-        s = s.trim_start_matches([' ', '\t']);
+        // Byte-wise: SP and HT are ASCII, so the cut is a char boundary.
+        let blanks = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+        s = s.get(blanks..).unwrap_or_default();
         let after_break = s
             .strip_prefix("\r\n")
             .or_else(|| s.strip_prefix('\n'))

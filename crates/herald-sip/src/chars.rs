@@ -167,11 +167,13 @@ pub(crate) fn parse_digits(s: &str) -> Option<u64> {
     }
     // Leading zeros are legal (`Max-Forwards: 0068`), so skip them before the
     // length check that keeps the accumulation below from overflowing.
-    let significant = s.trim_start_matches('0');
+    let bytes = s.as_bytes();
+    let zeros = bytes.iter().take_while(|&&b| b == b'0').count();
+    let significant = bytes.get(zeros..).unwrap_or_default();
     if significant.len() > 19 {
         return None;
     }
-    significant.bytes().try_fold(0u64, |acc, b| {
+    significant.iter().try_fold(0u64, |acc, &b| {
         acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
     })
 }
