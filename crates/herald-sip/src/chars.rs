@@ -2,21 +2,29 @@
 //! every parser in the crate. Everything here works on ASCII bytes so that slicing a
 //! `&str` at the positions it returns always lands on a char boundary.
 
+/// A 256-entry table, built at compile time, of the bytes for which `$class` (an
+/// expression in `$b`) holds: the parsers test characters one byte at a time, and one
+/// load per byte is cheaper than a chain of compares.
+macro_rules! byte_table {
+    (|$b:ident| $class:expr) => {{
+        let mut table = [false; 256];
+        let mut index = 0;
+        while index < 256 {
+            let $b = index as u8;
+            table[index] = $class;
+            index += 1;
+        }
+        table
+    }};
+}
+pub(crate) use byte_table;
+
 /// Lookup table for `token` characters: alphanum and `-.!%*_+`'~`.
-static TOKEN_CHARS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0usize;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-            );
-        b += 1;
-    }
-    table
-};
+static TOKEN_CHARS: [bool; 256] = byte_table!(|b| b.is_ascii_alphanumeric()
+    || matches!(
+        b,
+        b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+    ));
 
 /// True for a `token` character.
 pub(crate) fn is_token_char(b: u8) -> bool {

@@ -1,7 +1,7 @@
 //! Generic `;name[=value]` parameter lists (URI params, Via params, header params).
 use crate::{
     chars::{
-        is_token, is_token_char, is_wsp, quoted_string_end, split_once_byte, trim_wsp,
+        byte_table, is_token, is_token_char, is_wsp, quoted_string_end, split_once_byte, trim_wsp,
         unescape_quoted,
     },
     error::ParseError,
@@ -85,27 +85,29 @@ impl Params {
 
 /// `paramchar` of RFC 3261 §25.1 (unreserved, param-unreserved; escapes checked apart).
 fn is_uri_param_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'['
-                | b']'
-                | b'/'
-                | b':'
-                | b'&'
-                | b'+'
-                | b'$'
-                | b'%'
-        )
+    URI_PARAM_CHARS[usize::from(b)]
 }
+
+static URI_PARAM_CHARS: [bool; 256] = byte_table!(|b| b.is_ascii_alphanumeric()
+    || matches!(
+        b,
+        b'-' | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'/'
+            | b':'
+            | b'&'
+            | b'+'
+            | b'$'
+            | b'%'
+    ));
 
 fn uri_param_part_ok(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_uri_param_char) && escapes_well_formed(s.as_bytes())

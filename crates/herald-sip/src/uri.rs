@@ -1,6 +1,6 @@
 //! URIs: sip, sips, tel, and any other scheme kept opaque (the server answers 416).
 use crate::{
-    chars::{parse_digits, split_once_byte},
+    chars::{byte_table, parse_digits, split_once_byte},
     error::ParseError,
     escape::{escapes_well_formed, unescape},
     params::{Params, parse_uri_params},
@@ -88,10 +88,13 @@ impl fmt::Display for Host {
 }
 
 fn is_domain_char(b: u8) -> bool {
-    // `_` is not in the RFC 3261 hostname grammar, but DNS SRV-style and many
-    // deployed names carry it; accepting it costs nothing.
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'
+    DOMAIN_CHARS[usize::from(b)]
 }
+
+// `_` is not in the RFC 3261 hostname grammar, but DNS SRV-style and many deployed
+// names carry it; accepting it costs nothing.
+static DOMAIN_CHARS: [bool; 256] =
+    byte_table!(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
 
 /// Parses `host` (no port) from `text`, a slice of `base`.
 pub(crate) fn parse_host(base: &SipStr, text: &str) -> Result<Host, ParseError> {
@@ -193,7 +196,7 @@ pub struct Uri {
 }
 
 /// `unreserved` (alphanum / mark) of RFC 3261 §25.1.
-fn is_unreserved(b: u8) -> bool {
+const fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -203,26 +206,38 @@ fn is_unreserved(b: u8) -> bool {
 
 /// `user`: unreserved, escaped, user-unreserved (`&=+$,;?/`).
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
-        )
+    USER_CHARS[usize::from(b)]
 }
+
+static USER_CHARS: [bool; 256] = byte_table!(|b| is_unreserved(b)
+    || matches!(
+        b,
+        b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
+    ));
 
 /// `password`: unreserved, escaped, `&=+$,`.
 fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
+    PASSWORD_CHARS[usize::from(b)]
 }
+
+static PASSWORD_CHARS: [bool; 256] =
+    byte_table!(|b| is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b','));
 
 /// `headers` (`hname "=" hvalue *("&" ...)`): unreserved, escaped, hnv-unreserved.
 fn is_uri_header_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
-        )
+    URI_HEADER_CHARS[usize::from(b)]
 }
+
+static URI_HEADER_CHARS: [bool; 256] = byte_table!(|b| is_unreserved(b)
+    || matches!(
+        b,
+        b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+    ));
+
+/// Bytes that never appear unescaped in a URI: whitespace, controls, quotes, angle
+/// brackets and non-ASCII.
+static MUST_BE_ESCAPED: [bool; 256] =
+    byte_table!(|b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'));
 
 /// `tel` numbers: digits, hex digits, `*#+` and visual separators (RFC 3966).
 fn is_tel_char(b: u8) -> bool {
@@ -247,10 +262,7 @@ impl Uri {
         }
         // Whitespace, controls, quotes and angle brackets never appear in a URI
         // (they must be escaped); non-ASCII must be escaped too.
-        if let Some(bad) = text
-            .bytes()
-            .find(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
-        {
+        if let Some(bad) = text.bytes().find(|&b| MUST_BE_ESCAPED[usize::from(b)]) {
             let what = if bad == b' ' || bad == b'\t' {
                 "whitespace"
             } else {
