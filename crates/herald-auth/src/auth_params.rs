@@ -196,6 +196,7 @@ macro_rules! byte_table {
         table
     }};
 }
+pub(crate) use byte_table;
 
 /// Byte classes as tables: credentials are a few hundred bytes scanned byte by byte,
 /// and one load per byte beats a chain of compares.

@@ -1,6 +1,7 @@
 //! `WWW-Authenticate` / `Proxy-Authenticate` challenge values (RFC 3261 §22.1, RFC 7616 §3.3).
 
 use crate::Algorithm;
+use crate::auth_params::byte_table;
 
 /// A challenge header value:
 /// `Digest realm="..", nonce="..", opaque="..", algorithm=SHA-256, qop="auth"[, stale=true]`.
@@ -26,16 +27,8 @@ pub fn challenge(realm: &str, nonce: &str, opaque: &str, alg: Algorithm, stale: 
 
 /// The bytes that send [`push_quoted`] down the careful path, as a table: one load per
 /// byte instead of a chain of compares (a challenge quotes about 100 bytes).
-const NEEDS_CARE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        table[byte] = matches!(b, b'"' | b'\\' | 0x7f | 0xc2) || (b < 0x20 && b != b'\t');
-        byte += 1;
-    }
-    table
-};
+const NEEDS_CARE: [bool; 256] =
+    byte_table!(|b| matches!(b, b'"' | b'\\' | 0x7f | 0xc2) || (b < 0x20 && b != b'\t'));
 
 fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
