@@ -1,7 +1,8 @@
 //! Lower-case hex for digests and nonces, written from a table: the `hex` crate's
 //! `encode` collects an iterator of chars, which cost more than the MD5 it encodes.
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// The lower-case hex digits, by value.
+pub(crate) const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `bytes` as lower-case hex, two digits per byte.
 pub(crate) fn lower_hex(bytes: &[u8]) -> String {

@@ -77,11 +77,10 @@ pub fn verify_response(c: &Credentials, ha1_hex: &str, method: &str) -> bool {
 
 /// `nc` as the 8 lower-case hex digits that go into the digest.
 fn nonce_count_hex(nc: u32) -> [u8; 8] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 8];
     for (index, byte) in out.iter_mut().enumerate() {
         let shift = 28 - 4 * index;
-        *byte = DIGITS[((nc >> shift) & 0xf) as usize];
+        *byte = crate::hex_encode::DIGITS[((nc >> shift) & 0xf) as usize];
     }
     out
 }

@@ -224,10 +224,7 @@ impl HeaderName {
     /// Like [`HeaderName::parse`], but an unknown name shares `name`'s buffer instead
     /// of being copied (the parser's path).
     pub fn from_sip_str(name: &SipStr) -> Option<HeaderName> {
-        if !is_token(name.as_bytes()) {
-            return None;
-        }
-        Some(lookup(name.as_bytes()).unwrap_or_else(|| HeaderName::Other(name.clone())))
+        HeaderName::from_slice_of(name, name.as_str())
     }
 
     /// Like [`HeaderName::from_sip_str`] for `name`, a slice of `base`; only an unknown

@@ -152,8 +152,8 @@ pub(crate) fn parse_host_port(
             }
         }
     } else {
-        match memchr::memchr(b':', text.as_bytes()) {
-            Some(colon) => (text.get(..colon).unwrap_or_default(), text.get(colon + 1..)),
+        match split_once_byte(text, b':') {
+            Some((host, port)) => (host, Some(port)),
             None => (text, None),
         }
     };
@@ -445,11 +445,8 @@ fn parse_sip(base: &SipStr, scheme: Scheme, rest: &str) -> Result<Uri, ParseErro
         memchr::memchr2(b';', b'?', host_and_rest.as_bytes()).unwrap_or(host_and_rest.len());
     let (host_port, after_host) = host_and_rest.split_at(host_end);
     let (host, port) = parse_host_port(base, host_port)?;
-    let (params_text, headers_text) = match memchr::memchr(b'?', after_host.as_bytes()) {
-        Some(q) => (
-            after_host.get(..q).unwrap_or_default(),
-            after_host.get(q + 1..),
-        ),
+    let (params_text, headers_text) = match split_once_byte(after_host, b'?') {
+        Some((params, headers)) => (params, Some(headers)),
         None => (after_host, None),
     };
     let params = match params_text.strip_prefix(';') {
